@@ -1,0 +1,140 @@
+"""The HTTP contract: what clients submit and what they read back."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from contracts.results import (
+    CleanResult,
+    EntitiesResult,
+    Keyword,
+    LanguageGuess,
+    SummaryResult,
+)
+
+ContentType = Literal["text/plain", "text/html"]
+CONTENT_TYPES: tuple[str, ...] = ("text/plain", "text/html")
+MetadataValue = str | int | float | bool
+DEFAULT_SUMMARY_SENTENCES = 3
+
+
+class DocumentStatus(StrEnum):
+    """Where a document is on its way through the stages."""
+
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class StageStatus(StrEnum):
+    """Where one stage of one document is."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class DocumentOptions(BaseModel):
+    """Everything a client may say about a document besides its content."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    url: Annotated[str, StringConstraints(max_length=4096)] | None = Field(
+        default=None, description="recorded only, never fetched"
+    )
+    language: (
+        Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")] | None
+    ) = Field(default=None, description="BCP 47 tag declared by the client, e.g. 'en' or 'en-GB'")
+    metadata: dict[Annotated[str, StringConstraints(max_length=200)], MetadataValue] = Field(
+        default_factory=dict, max_length=100
+    )
+    summary_sentences: int = Field(default=DEFAULT_SUMMARY_SENTENCES, ge=1, le=20)
+
+
+class DocumentSubmission(DocumentOptions):
+    """A JSON submission: the content and its type, plus options."""
+
+    content: str
+    content_type: ContentType = "text/plain"
+
+    def options(self) -> DocumentOptions:
+        """The submission without its content."""
+        return DocumentOptions.model_validate(self.model_dump(exclude={"content", "content_type"}))
+
+
+class DocumentAccepted(BaseModel):
+    """The answer to a submission: the id to poll."""
+
+    id: str
+    status: DocumentStatus = DocumentStatus.QUEUED
+
+
+class StageState(BaseModel):
+    """One stage's progress as stored in the document record (attempts are counted apart)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: StageStatus = StageStatus.PENDING
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    duration_ms: float | None = None
+    error: str | None = None
+
+
+class StageView(StageState):
+    """One stage's progress as clients see it."""
+
+    attempts: int = 0
+
+
+class DocumentError(BaseModel):
+    """Why a document failed: a stable code, a readable message and the stage it failed in."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str
+    message: str
+    stage: str | None = None
+
+
+class DocumentResult(BaseModel):
+    """Every stage's output that exists so far."""
+
+    clean: CleanResult | None = None
+    language: LanguageGuess | None = None
+    entities: EntitiesResult | None = None
+    summary: SummaryResult | None = None
+    keywords: list[Keyword] | None = None
+    warnings: list[str] = Field(default_factory=list)
+
+
+class DocumentView(BaseModel):
+    """The answer to ``GET /v1/documents/{id}``."""
+
+    id: str
+    status: DocumentStatus
+    created_at: datetime
+    updated_at: datetime
+    content_type: ContentType
+    options: DocumentOptions
+    stages: dict[str, StageView]
+    result: DocumentResult | None = None
+    error: DocumentError | None = None
+
+
+class Problem(BaseModel):
+    """An error answer (RFC 9457 problem details) with newsdesk's own stable ``code``."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    code: str

@@ -1,0 +1,64 @@
+"""Names that cross process boundaries: stages, queues, task names and Redis keys."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Stage(StrEnum):
+    """The processing stages, in the order a document passes through them."""
+
+    CLEAN = "clean"
+    ENTITIES = "entities"
+    SUMMARIZE = "summarize"
+
+
+STAGE_ORDER: tuple[Stage, ...] = (Stage.CLEAN, Stage.ENTITIES, Stage.SUMMARIZE)
+
+# One Celery queue per stage, named like the stage, so each stage scales on its own.
+QUEUE_BY_STAGE: dict[Stage, str] = {stage: stage.value for stage in STAGE_ORDER}
+TASK_BY_STAGE: dict[Stage, str] = {stage: f"newsdesk.{stage.value}" for stage in STAGE_ORDER}
+
+KEY_PREFIX = "newsdesk:"
+
+
+def next_stage(stage: Stage) -> Stage | None:
+    """The stage after ``stage``, or None when it is the last one."""
+    index = STAGE_ORDER.index(stage)
+    return STAGE_ORDER[index + 1] if index + 1 < len(STAGE_ORDER) else None
+
+
+class Keys:
+    """Redis keys owned by newsdesk; one prefix so a Redis can host other things too."""
+
+    def __init__(self, prefix: str = KEY_PREFIX) -> None:
+        self.prefix = prefix
+
+    def document(self, doc_id: str) -> str:
+        """Hash with the document's status, options and per-stage state."""
+        return f"{self.prefix}doc:{doc_id}"
+
+    def content(self, doc_id: str) -> str:
+        """String with the submitted content, as received."""
+        return f"{self.prefix}doc:{doc_id}:content"
+
+    def output(self, doc_id: str, stage: Stage) -> str:
+        """String with one stage's output as contract JSON; a re-run overwrites it."""
+        return f"{self.prefix}doc:{doc_id}:out:{stage.value}"
+
+    def tombstone(self, doc_id: str) -> str:
+        """Marker left when a finished document expires, so its id answers 410, not 404."""
+        return f"{self.prefix}gone:{doc_id}"
+
+    @property
+    def pending(self) -> str:
+        """Sorted set of unfinished document ids, scored by when their stage last moved."""
+        return f"{self.prefix}docs:pending"
+
+    def all_for(self, doc_id: str) -> list[str]:
+        """Every key that holds part of one document."""
+        return [
+            self.document(doc_id),
+            self.content(doc_id),
+            *(self.output(doc_id, stage) for stage in STAGE_ORDER),
+        ]

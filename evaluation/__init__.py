@@ -1,0 +1,1 @@
+"""Offline measurements of newsdesk's stages against public evaluation data."""

@@ -1,0 +1,151 @@
+"""Command line: ``newsdesk up | api | worker | reconcile | healthcheck``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+from pathlib import Path
+
+from contracts.wire import QUEUE_BY_STAGE, STAGE_ORDER
+
+ALL_QUEUES = ",".join(QUEUE_BY_STAGE[stage] for stage in STAGE_ORDER)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``newsdesk`` console script."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=os.environ.get("NEWSDESK_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    result: int = args.run(args)
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="newsdesk", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    up = commands.add_parser(
+        "up",
+        help="run Redis (embedded unless NEWSDESK_REDIS_URL is set), the API, a worker and the reconciler",
+    )
+    up.add_argument("--host", default="127.0.0.1")
+    up.add_argument("--port", type=int, default=8000)
+    up.add_argument("--concurrency", type=int, default=os.cpu_count() or 1)
+    up.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path("var"),
+        help="where the embedded Redis keeps its data (default: ./var)",
+    )
+    up.set_defaults(run=_up)
+
+    api = commands.add_parser("api", help="run the HTTP API")
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=int, default=8000)
+    api.set_defaults(run=_api)
+
+    worker = commands.add_parser("worker", help="run a Celery worker for the stage queues")
+    worker.add_argument(
+        "--queues", default=ALL_QUEUES, help=f"comma-separated (default: {ALL_QUEUES})"
+    )
+    worker.add_argument("--concurrency", type=int, default=os.cpu_count() or 1)
+    worker.add_argument("--hostname", default=None, help="Celery node name (default: worker@HOST)")
+    worker.set_defaults(run=_worker)
+
+    reconcile = commands.add_parser("reconcile", help="re-queue documents whose stage stalled")
+    reconcile.set_defaults(run=_reconcile)
+
+    health = commands.add_parser(
+        "healthcheck", help="exit 0 when the api or this host's worker answers"
+    )
+    health.add_argument("component", choices=["api", "worker"])
+    health.add_argument("--url", default="http://127.0.0.1:8000/readyz")
+    health.set_defaults(run=_healthcheck)
+    return parser
+
+
+def _up(args: argparse.Namespace) -> int:
+    from newsdesk.supervisor import run_stack
+
+    return run_stack(
+        host=args.host, port=args.port, concurrency=args.concurrency, data_dir=args.data_dir
+    )
+
+
+def _api(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "services.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from workers.celery_app import create_celery
+
+    queues = [q.strip() for q in args.queues.split(",") if q.strip()]
+    unknown = sorted(set(queues) - set(QUEUE_BY_STAGE.values()))
+    if unknown:
+        print(
+            f"newsdesk worker: unknown queue(s) {', '.join(unknown)}; known: {ALL_QUEUES}",
+            file=sys.stderr,
+        )
+        return 2
+    app = create_celery()
+    hostname = args.hostname or f"worker@{socket.gethostname()}"
+    app.worker_main(
+        [
+            "worker",
+            "--queues",
+            ",".join(queues),
+            "--concurrency",
+            str(args.concurrency),
+            "--hostname",
+            hostname,
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+        ]
+    )
+    return 0
+
+
+def _reconcile(_: argparse.Namespace) -> int:
+    from workers.celery_app import create_celery
+    from workers.reconciler import run_reconciler
+
+    app = create_celery()
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    run_reconciler(app, app.newsdesk_runner.settings, stop=stop)
+    return 0
+
+
+def _healthcheck(args: argparse.Namespace) -> int:
+    if args.component == "api":
+        import httpx
+
+        try:
+            return 0 if httpx.get(args.url, timeout=5).status_code == 200 else 1
+        except httpx.HTTPError:
+            return 1
+    from workers.celery_app import create_celery
+
+    app = create_celery()
+    replies = app.control.ping(destination=[f"worker@{socket.gethostname()}"], timeout=5)
+    return 0 if replies else 1

@@ -1,0 +1,1 @@
+"""newsdesk intake API: validates, stores and queues documents, and answers status reads."""

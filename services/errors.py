@@ -1,0 +1,102 @@
+"""Errors the API answers with, all rendered as one problem+json shape.
+
+ApiError                      -> status, code, detail
+├── UnsupportedContentType    415 unsupported_content_type
+├── DocumentTooLarge          413 document_too_large
+├── InvalidDocument           422 invalid_document (names the field)
+├── DocumentNotFound          404 document_not_found
+├── DocumentExpired           410 document_expired
+└── StorageUnavailable        503 storage_unavailable (Redis unreachable: nothing accepted)
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from contracts.documents import Problem
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class ApiError(Exception):
+    """An error with an HTTP status, a stable code and a message naming the problem."""
+
+    status: int = 500
+    code: str = "internal_error"
+
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.headers = headers or {}
+
+
+class UnsupportedContentType(ApiError):
+    status, code = 415, "unsupported_content_type"
+
+
+class DocumentTooLarge(ApiError):
+    status, code = 413, "document_too_large"
+
+
+class InvalidDocument(ApiError):
+    status, code = 422, "invalid_document"
+
+
+class DocumentNotFound(ApiError):
+    status, code = 404, "document_not_found"
+
+
+class DocumentExpired(ApiError):
+    status, code = 410, "document_expired"
+
+
+class StorageUnavailable(ApiError):
+    status, code = 503, "storage_unavailable"
+
+
+def problem_response(
+    status: int, code: str, detail: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """The one error shape newsdesk answers with."""
+    problem = Problem(title=HTTPStatus(status).phrase, status=status, detail=detail, code=code)
+    return JSONResponse(
+        problem.model_dump(), status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
+    )
+
+
+def describe_validation_errors(errors: list[dict[str, object]] | object) -> str:
+    """One line per invalid field: ``content_type: Input should be 'text/plain' or 'text/html'``."""
+    lines = []
+    for error in errors if isinstance(errors, list) else []:
+        location = [str(part) for part in error.get("loc", ()) if part != "body"]
+        field = ".".join(location) or "body"
+        lines.append(f"{field}: {error.get('msg', 'invalid value')}")
+    return "; ".join(lines) or "the request is not valid"
+
+
+async def _on_api_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return problem_response(exc.status, exc.code, exc.detail, exc.headers)
+
+
+async def _on_request_validation(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return problem_response(422, "invalid_request", describe_validation_errors(list(exc.errors())))
+
+
+async def _on_http_exception(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_").replace("-", "_")
+    return problem_response(exc.status_code, code, str(exc.detail), dict(exc.headers or {}))
+
+
+EXCEPTION_HANDLERS = {
+    ApiError: _on_api_error,
+    RequestValidationError: _on_request_validation,
+    StarletteHTTPException: _on_http_exception,
+}

@@ -1,0 +1,106 @@
+"""Turning an HTTP request into a validated submission, counting the bytes actually received."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from fastapi import Request
+from pydantic import ValidationError
+
+from contracts.documents import CONTENT_TYPES, DocumentOptions, DocumentSubmission
+from services.errors import (
+    DocumentTooLarge,
+    InvalidDocument,
+    UnsupportedContentType,
+    describe_validation_errors,
+)
+
+JSON_MEDIA_TYPE = "application/json"
+ACCEPTED_MEDIA_TYPES = (JSON_MEDIA_TYPE, *CONTENT_TYPES)
+
+
+async def read_submission(request: Request, *, max_bytes: int) -> DocumentSubmission:
+    """The submission in ``request``: a JSON document, or a raw text/plain or text/html body.
+
+    A raw body takes its options from the query string (``?title=...&summary_sentences=5``).
+    """
+    media_type, charset = _media_type(request.headers.get("content-type"))
+    if media_type not in ACCEPTED_MEDIA_TYPES:
+        shown = media_type or "none"
+        raise UnsupportedContentType(
+            f"Content-Type {shown} is not accepted; send {', '.join(ACCEPTED_MEDIA_TYPES)}"
+        )
+    body = await _read_body(request, max_bytes=max_bytes)
+    if media_type == JSON_MEDIA_TYPE:
+        submission = _parse_json(body)
+    else:
+        submission = _parse_raw(body, media_type, charset, request.query_params)
+    if not submission.content.strip():
+        raise InvalidDocument("content: must not be empty or only white space")
+    return submission
+
+
+def _media_type(header: str | None) -> tuple[str, str | None]:
+    if not header:
+        return "", None
+    media_type, *params = (part.strip() for part in header.split(";"))
+    charset = None
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            charset = value.strip().strip('"') or None
+    return media_type.lower(), charset
+
+
+async def _read_body(request: Request, *, max_bytes: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise DocumentTooLarge(_too_large(int(declared), max_bytes))
+    chunks: list[bytes] = []
+    received = 0
+    async for chunk in request.stream():
+        received += len(chunk)
+        if received > max_bytes:
+            raise DocumentTooLarge(_too_large(received, max_bytes, at_least=True))
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(size: int, limit: int, *, at_least: bool = False) -> str:
+    amount = f"at least {size}" if at_least else str(size)
+    return f"the request body is {amount} bytes; the limit is {limit} bytes"
+
+
+def _parse_json(body: bytes) -> DocumentSubmission:
+    if not body.strip():
+        raise InvalidDocument("body: a JSON object with a 'content' field is required")
+    try:
+        return DocumentSubmission.model_validate_json(body)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        if any(error["type"] == "json_invalid" for error in errors):
+            raise InvalidDocument(f"body: not valid JSON ({errors[0]['msg']})") from exc
+        raise InvalidDocument(describe_validation_errors(list(errors))) from exc
+
+
+def _parse_raw(
+    body: bytes, media_type: str, charset: str | None, query: Mapping[str, str]
+) -> DocumentSubmission:
+    encoding = charset or "utf-8"
+    try:
+        content = body.decode(encoding)
+    except LookupError as exc:
+        raise UnsupportedContentType(f"charset {encoding!r} is not known") from exc
+    except UnicodeDecodeError as exc:
+        raise InvalidDocument(
+            f"content: not valid {encoding} at byte {exc.start}; declare the charset"
+        ) from exc
+    try:
+        options = DocumentOptions.model_validate(dict(query))
+    except ValidationError as exc:
+        raise InvalidDocument(describe_validation_errors(list(exc.errors()))) from exc
+    return DocumentSubmission(
+        content=content,
+        content_type=media_type,
+        **options.model_dump(),  # type: ignore[arg-type]
+    )

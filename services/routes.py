@@ -1,0 +1,127 @@
+"""HTTP routes: submit a document, read it back, liveness and readiness."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from celery import Celery
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from redis.exceptions import RedisError
+
+from contracts.documents import DocumentAccepted, DocumentView, Problem
+from contracts.wire import STAGE_ORDER
+from services.dispatch import send_stage
+from services.errors import DocumentExpired, DocumentNotFound, StorageUnavailable
+from services.intake import read_submission
+from services.settings import ApiSettings
+from services.store import DocumentStore
+
+router = APIRouter()
+
+
+def _store(request: Request) -> DocumentStore:
+    store: DocumentStore = request.app.state.store
+    return store
+
+
+def _settings(request: Request) -> ApiSettings:
+    settings: ApiSettings = request.app.state.settings
+    return settings
+
+
+def _producer(request: Request) -> Celery:
+    producer: Celery = request.app.state.producer
+    return producer
+
+
+StoreDep = Annotated[DocumentStore, Depends(_store)]
+SettingsDep = Annotated[ApiSettings, Depends(_settings)]
+ProducerDep = Annotated[Celery, Depends(_producer)]
+
+_ERRORS = {status: {"model": Problem} for status in (404, 410, 413, 415, 422, 503)}
+
+
+def _unavailable(settings: ApiSettings, exc: Exception) -> StorageUnavailable:
+    return StorageUnavailable(
+        f"Redis is unreachable ({exc}); nothing was stored, try again later",
+        headers={"Retry-After": str(settings.retry_after_seconds)},
+    )
+
+
+@router.post(
+    "/v1/documents",
+    status_code=202,
+    response_model=DocumentAccepted,
+    responses=_ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/DocumentSubmission"}},
+                "text/plain": {"schema": {"type": "string"}},
+                "text/html": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+async def submit_document(
+    request: Request,
+    response: Response,
+    store: StoreDep,
+    settings: SettingsDep,
+    producer: ProducerDep,
+) -> DocumentAccepted:
+    """Store a document durably and queue its first stage; 202 only once both are done."""
+    submission = await read_submission(request, max_bytes=settings.max_document_bytes)
+    doc_id = uuid.uuid4().hex
+    try:
+        await store.create(
+            doc_id=doc_id,
+            content=submission.content,
+            content_type=submission.content_type,
+            options=submission.options(),
+        )
+    except RedisError as exc:
+        raise _unavailable(settings, exc) from exc
+    try:
+        await run_in_threadpool(send_stage, producer, doc_id=doc_id, stage=STAGE_ORDER[0])
+    except StorageUnavailable as exc:
+        try:
+            await store.withdraw(doc_id)
+        except RedisError:
+            pass  # left pending: the reconciler queues it later, nothing is lost
+        raise _unavailable(settings, exc) from exc
+    response.headers["Location"] = f"/v1/documents/{doc_id}"
+    return DocumentAccepted(id=doc_id)
+
+
+@router.get("/v1/documents/{doc_id}", response_model=DocumentView, responses=_ERRORS)
+async def read_document(doc_id: str, store: StoreDep, settings: SettingsDep) -> DocumentView:
+    """The document's status, per-stage progress and whatever results exist."""
+    try:
+        view = await store.read(doc_id)
+        if view is None and await store.is_expired(doc_id):
+            raise DocumentExpired(f"document {doc_id} has expired and its results were deleted")
+    except RedisError as exc:
+        raise _unavailable(settings, exc) from exc
+    if view is None:
+        raise DocumentNotFound(f"no document with id {doc_id}")
+    return view
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", responses={503: {"model": Problem}})
+async def readyz(store: StoreDep, settings: SettingsDep) -> dict[str, str]:
+    """Redis answers, so submissions can be accepted."""
+    try:
+        await store.redis.ping()
+    except RedisError as exc:
+        raise _unavailable(settings, exc) from exc
+    return {"status": "ready"}

