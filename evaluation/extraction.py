@@ -59,8 +59,8 @@ def shingle_counts(expected: str, predicted: str) -> Counts:
 
 def scores(pages: list[Counts], exact: list[bool]) -> dict[str, float]:
     """Precision, recall, F1 (benchmark definition) and accuracy over pages."""
-    precision = statistics.mean(_ratio(tp, fp, fn) for tp, fp, fn in pages if tp + fp > 0)
-    recall = statistics.mean(_ratio(tp, fn, fp) for tp, fp, fn in pages if tp + fn > 0)
+    precision = _mean([_ratio(tp, fp, fn) for tp, fp, fn in pages if tp + fp > 0])
+    recall = _mean([_ratio(tp, fn, fp) for tp, fp, fn in pages if tp + fn > 0])
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     accuracy = sum(exact) / len(exact)
     return {"precision": precision, "recall": recall, "f1": f1, "accuracy": accuracy}
@@ -147,6 +147,11 @@ def _timed(items: Iterable[str], function: Callable[[str], str]) -> tuple[list[s
         outputs.append(function(item))
         durations.append(time.perf_counter() - started)
     return outputs, round(statistics.median(durations) * 1000, 2)
+
+
+def _mean(values: list[float]) -> float:
+    """Mean of ``values``; 0 when there are none (no page with a prediction, say)."""
+    return statistics.mean(values) if values else 0.0
 
 
 def _ratio(tp: float, wrong: float, other: float) -> float:

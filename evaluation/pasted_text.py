@@ -16,7 +16,7 @@ from lxml import etree
 _INVISIBLE_TAGS = frozenset(
     {"script", "style", "noscript", "template", "head", "title", "meta", "link", "svg", "iframe"}
 )
-_INVISIBLE_TAGS |= frozenset({"object", "embed", "canvas", "select", "option", "button", "input"})
+_INVISIBLE_TAGS |= frozenset({"object", "embed", "canvas", "select", "option", "input", "textarea"})
 _BLOCK_TAGS = frozenset(
     {
         "address", "article", "aside", "blockquote", "body", "br", "caption", "dd", "details",

@@ -1,0 +1,244 @@
+"""The HTTP contract against a real Redis (no worker): validation, errors, storage, queueing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+from redis import Redis
+
+from contracts.wire import Keys, Stage
+from newsdesk.embedded_redis import free_port
+from services.app import create_app
+from services.settings import ApiSettings
+from tests.conftest import SEEDS, RedisServer
+
+PROBLEM_FIELDS = {"type", "title", "status", "detail", "code"}
+
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@asynccontextmanager
+async def _client(redis_url: str, **overrides: object) -> AsyncIterator[httpx.AsyncClient]:
+    """The app in-process over ASGI, with its lifespan (Redis pool, Celery producer) running."""
+    settings = ApiSettings(redis_url=redis_url, redis_timeout_seconds=0.5, **overrides)  # type: ignore[arg-type]
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://newsdesk") as client:
+            yield client
+
+
+@pytest.fixture
+async def api(redis_server: RedisServer, redis_client: Redis) -> AsyncIterator[httpx.AsyncClient]:
+    async with _client(redis_server.url) as client:
+        yield client
+
+
+def _assert_problem(response: object, status: int, code: str, *mentions: str) -> dict[str, object]:
+    assert response.status_code == status, response.text  # type: ignore[attr-defined]
+    assert response.headers["content-type"] == "application/problem+json"  # type: ignore[attr-defined]
+    body: dict[str, object] = response.json()  # type: ignore[attr-defined]
+    assert set(body) == PROBLEM_FIELDS
+    assert body["status"] == status and body["code"] == code
+    for word in mentions:
+        assert word in str(body["detail"]), body
+    return body
+
+
+async def test_raw_text_is_stored_and_its_first_stage_queued(
+    api: httpx.AsyncClient, redis_client: Redis
+) -> None:
+    article = (SEEDS / "article.txt").read_text()
+    response = await api.post(
+        "/v1/documents", content=article.encode(), headers={"Content-Type": "text/plain"}
+    )
+    assert response.status_code == 202
+    doc_id = response.json()["id"]
+    assert response.json() == {"id": doc_id, "status": "queued"}
+    assert response.headers["Location"] == f"/v1/documents/{doc_id}"
+    keys = Keys()
+    assert redis_client.get(keys.content(doc_id)) == article.encode()
+    assert redis_client.zscore(keys.pending, doc_id) is not None
+    queued = [json.loads(m) for m in redis_client.lrange("clean", 0, -1)]
+    assert [m["headers"]["task"] for m in queued] == ["newsdesk.clean"]
+    assert doc_id in json.dumps(queued)
+    assert article[:50] not in json.dumps(queued), "messages carry ids, not text"
+
+
+async def test_json_submission_keeps_its_options(api: httpx.AsyncClient) -> None:
+    body = {
+        "content": "<html><body><p>Hello there, world.</p></body></html>",
+        "content_type": "text/html",
+        "title": "Greeting",
+        "url": "https://example.com/a",
+        "language": "en",
+        "metadata": {"desk": "world", "priority": 2, "breaking": False},
+        "summary_sentences": 5,
+    }
+    doc_id = (await api.post("/v1/documents", json=body)).json()["id"]
+    view = (await api.get(f"/v1/documents/{doc_id}")).json()
+    assert view["status"] == "queued"
+    assert view["content_type"] == "text/html"
+    assert view["options"]["summary_sentences"] == 5
+    assert view["options"]["metadata"] == {"desk": "world", "priority": 2, "breaking": False}
+    assert set(view["stages"]) == {"clean", "entities", "summarize"}
+    assert all(s["status"] == "pending" and s["attempts"] == 0 for s in view["stages"].values())
+    assert view["result"] is None and view["error"] is None
+
+
+async def test_raw_body_takes_options_from_the_query(api: httpx.AsyncClient) -> None:
+    response = await api.post(
+        "/v1/documents?title=Hi&summary_sentences=2",
+        content=b"<p>Some text here.</p>",
+        headers={"Content-Type": "text/html; charset=utf-8"},
+    )
+    view = (await api.get(response.headers["Location"])).json()
+    assert view["options"]["title"] == "Hi" and view["options"]["summary_sentences"] == 2
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/xml", "application/pdf", "multipart/form-data"]
+)
+async def test_other_content_types_are_415(api: httpx.AsyncClient, content_type: str) -> None:
+    response = await api.post("/v1/documents", content=b"x", headers={"Content-Type": content_type})
+    _assert_problem(response, 415, "unsupported_content_type", content_type)
+
+
+async def test_missing_content_type_is_415(api: httpx.AsyncClient) -> None:
+    response = await api.post("/v1/documents", content=b"hello")
+    _assert_problem(response, 415, "unsupported_content_type", "none")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"content": ""}, "content"),
+        ({"content": " \n\t "}, "content"),
+        ({}, "content"),
+        ({"content": "x", "summary_sentences": 0}, "summary_sentences"),
+        ({"content": "x", "summary_sentences": 21}, "summary_sentences"),
+        ({"content": "x", "content_type": "application/pdf"}, "content_type"),
+        ({"content": "x", "colour": "red"}, "colour"),
+        ({"content": "x", "metadata": {"k": [1, 2]}}, "metadata.k"),
+        ({"content": 42}, "content"),
+    ],
+)
+async def test_schema_errors_name_the_field(
+    api: httpx.AsyncClient, body: dict[str, object], field: str
+) -> None:
+    _assert_problem(await api.post("/v1/documents", json=body), 422, "invalid_document", field)
+
+
+async def test_invalid_json_is_422(api: httpx.AsyncClient) -> None:
+    response = await api.post(
+        "/v1/documents", content=b'{"content": ', headers={"Content-Type": "application/json"}
+    )
+    _assert_problem(response, 422, "invalid_document", "JSON")
+
+
+async def test_raw_body_in_a_wrong_charset_is_422(api: httpx.AsyncClient) -> None:
+    response = await api.post(
+        "/v1/documents", content="café".encode("latin-1"), headers={"Content-Type": "text/plain"}
+    )
+    _assert_problem(response, 422, "invalid_document", "utf-8")
+
+
+async def test_raw_body_with_a_declared_charset_is_decoded(
+    api: httpx.AsyncClient, redis_client: Redis
+) -> None:
+    response = await api.post(
+        "/v1/documents",
+        content="café".encode("latin-1"),
+        headers={"Content-Type": "text/plain; charset=latin-1"},
+    )
+    assert response.status_code == 202
+    assert redis_client.get(Keys().content(response.json()["id"])) == "café".encode()
+
+
+async def test_unknown_query_option_is_422(api: httpx.AsyncClient) -> None:
+    response = await api.post(
+        "/v1/documents?colour=red", content=b"text", headers={"Content-Type": "text/plain"}
+    )
+    _assert_problem(response, 422, "invalid_document", "colour")
+
+
+async def test_size_limit_counts_received_bytes(
+    redis_server: RedisServer, redis_client: Redis
+) -> None:
+    async with _client(redis_server.url, max_document_bytes=1000) as api:
+        assert (
+            await api.post(
+                "/v1/documents", content=b"a" * 1000, headers={"Content-Type": "text/plain"}
+            )
+        ).status_code == 202
+        declared = await api.post(
+            "/v1/documents", content=b"a" * 1001, headers={"Content-Type": "text/plain"}
+        )
+        _assert_problem(declared, 413, "document_too_large", "1001", "1000")
+
+        async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it arrives
+            for _ in range(30):
+                yield b"b" * 100
+
+        streamed = await api.post(
+            "/v1/documents", content=chunks(), headers={"Content-Type": "text/plain"}
+        )
+        _assert_problem(streamed, 413, "document_too_large", "1000")
+        big_json = await api.post("/v1/documents", json={"content": "c" * 2000})
+        _assert_problem(big_json, 413, "document_too_large")
+    assert redis_client.zcard(Keys().pending) == 1, "only the accepted document is stored"
+
+
+async def test_unknown_id_is_404(api: httpx.AsyncClient) -> None:
+    _assert_problem(await api.get("/v1/documents/nope"), 404, "document_not_found", "nope")
+
+
+async def test_expired_id_is_410(api: httpx.AsyncClient, redis_client: Redis) -> None:
+    redis_client.set(Keys().tombstone("old"), "1")
+    _assert_problem(await api.get("/v1/documents/old"), 410, "document_expired", "old")
+
+
+async def test_health_and_readiness(api: httpx.AsyncClient) -> None:
+    assert (await api.get("/healthz")).json() == {"status": "ok"}
+    assert (await api.get("/readyz")).json() == {"status": "ready"}
+
+
+async def test_unreachable_redis_is_503_never_202() -> None:
+    async with _client(f"redis://127.0.0.1:{free_port()}/0") as api:
+        response = await api.post(
+            "/v1/documents", content=b"text", headers={"Content-Type": "text/plain"}
+        )
+        body = _assert_problem(response, 503, "storage_unavailable", "Redis")
+        assert "nothing was stored" in str(body["detail"])
+        assert response.headers["Retry-After"]
+        _assert_problem(await api.get("/v1/documents/abc"), 503, "storage_unavailable")
+        _assert_problem(await api.get("/readyz"), 503, "storage_unavailable")
+        assert (await api.get("/healthz")).status_code == 200
+
+
+async def test_stage_outputs_are_composed_into_the_result(
+    api: httpx.AsyncClient, redis_client: Redis
+) -> None:
+    doc_id = (await api.post("/v1/documents", json={"content": "Plain words."})).json()["id"]
+    clean = {
+        "text": "Plain words.",
+        "removed": [],
+        "warnings": ["w"],
+        "language": {"code": "en", "confidence": 0.9, "source": "detected"},
+    }
+    redis_client.set(Keys().output(doc_id, Stage.CLEAN), json.dumps(clean))
+    result = (await api.get(f"/v1/documents/{doc_id}")).json()["result"]
+    assert result["clean"]["text"] == "Plain words."
+    assert result["language"] == clean["language"]
+    assert result["warnings"] == ["w"]
+    assert result["entities"] is None and result["summary"] is None
