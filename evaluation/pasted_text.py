@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-import lxml.html
+import lxml.html  # type: ignore[import-untyped]
 from lxml import etree
 
 _INVISIBLE_TAGS = frozenset(

@@ -129,7 +129,7 @@ def is_boilerplate_line(line: str) -> bool:
 def is_dateline(line: str) -> bool:
     """Whether ``line`` is a short date, time or "Updated ..." stamp rather than prose."""
     words = word_count(line)
-    if words == 0 or words > 14 or ends_like_sentence(line) and words > 8:
+    if words == 0 or words > 14 or (ends_like_sentence(line) and words > 8):
         return False
     if _DATELINE_WORDS.match(line.strip()):
         return True

@@ -13,9 +13,10 @@ import copy
 import re
 from dataclasses import dataclass
 
-import lxml.etree
-import lxml.html
+import lxml.etree  # type: ignore[import-untyped]
+import lxml.html  # type: ignore[import-untyped]
 import trafilatura
+from trafilatura.settings import Document
 
 from workers.pipeline.clean_boilerplate import (
     ends_like_sentence,
@@ -120,9 +121,7 @@ def _prune_hidden(tree: lxml.html.HtmlElement) -> list[str]:
     return removed
 
 
-def _trafilatura_document(
-    tree: lxml.html.HtmlElement, url: str | None
-) -> trafilatura.settings.Document | None:
+def _trafilatura_document(tree: lxml.html.HtmlElement, url: str | None) -> Document | None:
     """trafilatura's document (precision mode first, then its default) with some text."""
     for favor_precision in (True, False):
         document = trafilatura.bare_extraction(
@@ -132,7 +131,7 @@ def _trafilatura_document(
             favor_precision=favor_precision,
             with_metadata=True,
         )
-        if document is not None and (document.text or "").strip():
+        if isinstance(document, Document) and (document.text or "").strip():
             return document
     return None
 

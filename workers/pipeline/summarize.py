@@ -30,6 +30,7 @@ from workers.pipeline.sentences import TextSpan
 # Weights of the signals; each signal is scaled to [0, 1] before weighting.
 CENTRALITY_WEIGHT = 1.0
 FORWARD_WEIGHT = 0.5
+BACKWARD_WEIGHT = 0.0
 POSITION_WEIGHT = 1.0
 TITLE_WEIGHT = 0.5
 # Position prior 1 / (1 + index / POSITION_SCALE): halves by sentence POSITION_SCALE.
@@ -65,6 +66,7 @@ _JUNK_PATTERNS = tuple(
         r"^\W*(?:photo|image|picture|video)s?\s*(?:credit)?\s*:",  # credits
     )
 )
+
 
 
 def summarize(
@@ -113,11 +115,14 @@ def _sentence_scores(
     document = vectors.sum(axis=0)
     centrality = _normalised(vectors @ _unit(document))
     forward = _normalised(_forward_centrality(vectors))
+    backward = _normalised(_forward_centrality(vectors[::-1])[::-1])
     positions = np.arange(len(sentences), dtype=np.float64)
     position = 1.0 / (1.0 + np.maximum(positions - LEAD_SENTENCES + 1, 0) / POSITION_SCALE)
     combined = (
         CENTRALITY_WEIGHT * centrality + FORWARD_WEIGHT * forward + POSITION_WEIGHT * position
+        - BACKWARD_WEIGHT * backward
     )
+    combined = np.maximum(combined, 0.0)
     if title:
         title_vector = _tfidf_matrix([*words, _content_words(title)])[-1]
         combined += TITLE_WEIGHT * _normalised(vectors @ _unit(title_vector))
