@@ -29,6 +29,7 @@ NAME_LABELS = frozenset(
 )
 # Values rather than names: grouped only when written the same way, and less salient.
 VALUE_LABELS = frozenset({"DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL"})
+_PLACE_LABELS = frozenset({"GPE", "LOC", "FAC", "NORP"})
 _LEADING_ARTICLE = re.compile(r"^(the|a|an)\s+", re.IGNORECASE)
 _POSSESSIVE = re.compile(r"['’]s?$")
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -110,14 +111,23 @@ def name_key(form: str) -> tuple[str, ...]:
 
 
 def _merge_partial_names(groups: dict[tuple[str, ...], _Group]) -> None:
-    """Join a shorter name read as a person to the one longer person's name holding it."""
+    """Join a part of a longer person's name to it: "Austin" to "Lloyd Austin".
+
+    The part joins when it was read as a person at least once, or when it is the person's
+    surname and was read as a place (the small model often takes surnames for places). A part
+    read only as an organisation stays apart: "Hezbollah" is not "Kataib Hezbollah".
+    """
     people = [g for g in groups.values() if len(g.key) > 1 and g.label == "PERSON"]
     for key, group in list(groups.items()):
-        if key[0] == "#value" or group.labels["PERSON"] == 0:
+        if key[0] == "#value":
             continue
         containing = [p for p in people if p is not group and _contains(p.key, key)]
-        if len(containing) == 1:
-            containing[0].absorb(group)
+        if len(containing) != 1:
+            continue
+        person = containing[0]
+        as_place = bool(set(group.labels) & _PLACE_LABELS) and person.key[-len(key) :] == key
+        if group.labels["PERSON"] > 0 or as_place:
+            person.absorb(group)
             del groups[key]
 
 
