@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 from contracts.wire import Stage
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 
 
 class StageMessage(BaseModel):

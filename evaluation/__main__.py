@@ -59,7 +59,7 @@ def format_report(report: dict[str, Any]) -> str:
         report[k] for k in ("extraction", "summarization", "entities_seed", "stage_speed")
     )
     lines = [
-        f"| task | system | P | R | F1 | accuracy |",
+        "| task | system | P | R | F1 | accuracy |",
         "|---|---|---|---|---|---|",
     ]
     for task, key in (("extraction, HTML", "html"), ("extraction, pasted text", "pasted_text")):

@@ -23,7 +23,7 @@ class GoldEntity:
     label: str
     aliases: tuple[str, ...]
 
-    def keys(self) -> set[tuple[str, ...]]:
+    def names(self) -> set[tuple[str, ...]]:
         return {name_key(surface_form(n)) for n in (self.name, *self.aliases)}
 
 
@@ -42,7 +42,7 @@ def score_entities(predicted: list[tuple[str, str]], gold: list[GoldEntity]) -> 
     true_positive = 0
     for name, label in predicted:
         key = name_key(surface_form(name))
-        hit = next((i for i, g in enumerate(gold) if key in g.keys()), None)
+        hit = next((i for i, g in enumerate(gold) if key in g.names()), None)
         if hit is not None:
             true_positive += 1
             matched.setdefault(hit, label)

@@ -127,12 +127,14 @@ def _worker(args: argparse.Namespace) -> int:
 def _reconcile(_: argparse.Namespace) -> int:
     from workers.celery_app import create_celery
     from workers.reconciler import run_reconciler
+    from workers.settings import WorkerSettings
 
-    app = create_celery()
+    settings = WorkerSettings()
+    app = create_celery(settings)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    run_reconciler(app, app.newsdesk_runner.settings, stop=stop)
+    run_reconciler(app, settings, stop=stop)
     return 0
 
 

@@ -11,7 +11,9 @@ ApiError                      -> status, code, detail
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from http import HTTPStatus
+from typing import Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
@@ -69,10 +71,10 @@ def problem_response(
     )
 
 
-def describe_validation_errors(errors: list[dict[str, object]] | object) -> str:
+def describe_validation_errors(errors: Sequence[Mapping[str, Any]]) -> str:
     """One line per invalid field: ``content_type: Input should be 'text/plain' or 'text/html'``."""
     lines = []
-    for error in errors if isinstance(errors, list) else []:
+    for error in errors:
         location = [str(part) for part in error.get("loc", ()) if part != "body"]
         field = ".".join(location) or "body"
         lines.append(f"{field}: {error.get('msg', 'invalid value')}")

@@ -102,5 +102,5 @@ def _parse_raw(
     return DocumentSubmission(
         content=content,
         content_type=media_type,
-        **options.model_dump(),  # type: ignore[arg-type]
+        **options.model_dump(),
     )

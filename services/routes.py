@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from celery import Celery
 from fastapi import APIRouter, Depends, Request, Response
@@ -40,7 +41,9 @@ StoreDep = Annotated[DocumentStore, Depends(_store)]
 SettingsDep = Annotated[ApiSettings, Depends(_settings)]
 ProducerDep = Annotated[Celery, Depends(_producer)]
 
-_ERRORS = {status: {"model": Problem} for status in (404, 410, 413, 415, 422, 503)}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem} for status in (404, 410, 413, 415, 422, 503)
+}
 
 
 def _unavailable(settings: ApiSettings, exc: Exception) -> StorageUnavailable:
@@ -88,10 +91,8 @@ async def submit_document(
     try:
         await run_in_threadpool(send_stage, producer, doc_id=doc_id, stage=STAGE_ORDER[0])
     except StorageUnavailable as exc:
-        try:
+        with contextlib.suppress(RedisError):  # if left, the reconciler queues it: nothing lost
             await store.withdraw(doc_id)
-        except RedisError:
-            pass  # left pending: the reconciler queues it later, nothing is lost
         raise _unavailable(settings, exc) from exc
     response.headers["Location"] = f"/v1/documents/{doc_id}"
     return DocumentAccepted(id=doc_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from redis.asyncio import Redis
@@ -42,7 +42,7 @@ class DocumentStore:
     ) -> None:
         """Store the record, its content and its pending entry in one MULTI."""
         now = utc_now()
-        fields: dict[str, str] = {
+        fields: dict[Any, str] = {
             records.STATUS: DocumentStatus.QUEUED.value,
             records.CREATED_AT: now.isoformat(),
             records.UPDATED_AT: now.isoformat(),
@@ -108,7 +108,7 @@ def _document_view(
         status=DocumentStatus(record[records.STATUS]),
         created_at=datetime.fromisoformat(record[records.CREATED_AT]),
         updated_at=datetime.fromisoformat(record[records.UPDATED_AT]),
-        content_type=record[records.CONTENT_TYPE],  # type: ignore[arg-type]
+        content_type=record[records.CONTENT_TYPE],
         options=DocumentOptions.model_validate_json(record[records.OPTIONS]),
         stages=stages,
         result=_document_result(outputs),

@@ -8,9 +8,9 @@ from spacy.language import Language
 
 from contracts.results import Mention
 from evaluation.entities import GoldEntity, score_entities
+from tests.conftest import SEEDS
 from workers.pipeline.entities import extract_entities, find_mentions, group_mentions, salience
 from workers.pipeline.nlp import DEFAULT_MODEL, load_nlp
-from tests.conftest import SEEDS
 
 
 @pytest.fixture(scope="module")

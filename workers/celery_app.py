@@ -6,7 +6,7 @@ from typing import Any
 
 from celery import Celery
 from celery.signals import worker_process_init
-from kombu import Queue
+from kombu.entity import Queue
 
 from contracts.wire import QUEUE_BY_STAGE, TASK_BY_STAGE, Stage
 from workers.settings import WorkerSettings
@@ -37,7 +37,7 @@ def create_celery(settings: WorkerSettings | None = None) -> Celery:
             "health_check_interval": 10,
             "retry_on_timeout": True,
         },
-        task_queues=[Queue(QUEUE_BY_STAGE[stage]) for stage in Stage],
+        task_queues=[Queue(QUEUE_BY_STAGE[stage]) for stage in Stage],  # type: ignore[no-untyped-call]
         task_default_queue=QUEUE_BY_STAGE[Stage.CLEAN],
         task_routes={TASK_BY_STAGE[stage]: {"queue": QUEUE_BY_STAGE[stage]} for stage in Stage},
         task_annotations={
@@ -52,9 +52,8 @@ def create_celery(settings: WorkerSettings | None = None) -> Celery:
     runner = StageRunner(app, settings)
     register_stage_tasks(app, runner)
 
-    @worker_process_init.connect(weak=False)
+    @worker_process_init.connect(weak=False)  # type: ignore[untyped-decorator]
     def _load_models(**_: Any) -> None:
         runner.warm_up()
 
-    app.newsdesk_runner = runner  # type: ignore[attr-defined]
     return app

@@ -20,7 +20,7 @@ from redis.exceptions import RedisError
 from contracts.documents import StageStatus
 from contracts.wire import Stage
 from workers.dispatch import send_stage
-from workers.records import DocumentRecords, utc_now
+from workers.records import DocumentRecords, open_records, utc_now
 from workers.settings import WorkerSettings
 
 log = logging.getLogger("newsdesk.reconciler")
@@ -72,11 +72,11 @@ def reconcile_once(
 
 def run_reconciler(app: Celery, settings: WorkerSettings, *, stop: threading.Event) -> None:
     """Reconcile every ``reconcile_interval_seconds`` until ``stop`` is set; survives Redis outages."""
-    runner = app.newsdesk_runner  # type: ignore[attr-defined]
+    records = open_records(settings)
     log.info("reconciler started (every %gs)", settings.reconcile_interval_seconds)
     while not stop.is_set():
         try:
-            reconcile_once(records=runner.records, app=app, settings=settings)
+            reconcile_once(records=records, app=app, settings=settings)
         except (RedisError, OperationalError, OSError) as exc:
             log.warning("reconciler: storage unreachable, will try again: %s", exc)
         except Exception:

@@ -18,6 +18,7 @@ from contracts.documents import (
     StageStatus,
 )
 from contracts.wire import STAGE_ORDER, Keys, Stage
+from workers.settings import WorkerSettings
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -64,7 +65,7 @@ class DocumentRecords:
         raw = self.redis.hgetall(self.keys.document(doc_id))
         if not raw:
             return None
-        record = {k.decode(): v.decode() for k, v in raw.items()}
+        record = {_text(k): _text(v) for k, v in raw.items()}
         return DocumentSnapshot(
             doc_id=doc_id,
             status=DocumentStatus(record[records.STATUS]),
@@ -84,7 +85,7 @@ class DocumentRecords:
         raw = self.redis.get(self.keys.content(doc_id))
         if raw is None:
             raise LookupError(f"document {doc_id} has no stored content")
-        return bytes(raw).decode()
+        return _text(raw)
 
     def output(self, doc_id: str, stage: Stage, model: type[ModelT]) -> ModelT:
         """A finished stage's output."""
@@ -122,7 +123,7 @@ class DocumentRecords:
             finished_at=now,
             duration_ms=round((now - started_at).total_seconds() * 1000, 3),
         )
-        fields = {
+        fields: dict[Any, str] = {
             records.stage_field(stage): state.model_dump_json(),
             records.UPDATED_AT: now.isoformat(),
         }
@@ -166,10 +167,10 @@ class DocumentRecords:
 
     def pending_since(self, *, before: datetime, limit: int = 500) -> list[tuple[str, datetime]]:
         """Unfinished documents whose stage last moved before ``before``, with that time."""
-        raw = self.redis.zrangebyscore(
+        raw: list[tuple[bytes, float]] = self.redis.zrangebyscore(  # type: ignore[assignment]
             self.keys.pending, "-inf", before.timestamp(), start=0, num=limit, withscores=True
         )
-        return [(item.decode(), datetime.fromtimestamp(score, UTC)) for item, score in raw]
+        return [(_text(item), datetime.fromtimestamp(score, UTC)) for item, score in raw]
 
     def forget_pending(self, doc_id: str) -> None:
         """Drop an id from the pending set (its record is gone or finished)."""
@@ -182,3 +183,17 @@ class DocumentRecords:
         for key in self.keys.all_for(doc_id):
             pipe.expire(key, ttl)
         pipe.set(self.keys.tombstone(doc_id), "1", ex=ttl + 30 * 24 * 3600)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def open_records(settings: WorkerSettings) -> DocumentRecords:
+    """A record store on its own connection pool (create one per process, after any fork)."""
+    redis = Redis.from_url(
+        settings.redis_url, socket_connect_timeout=5, socket_timeout=30, health_check_interval=10
+    )
+    return DocumentRecords(
+        redis, Keys(settings.key_prefix), result_ttl_seconds=settings.result_ttl_seconds
+    )

@@ -9,20 +9,19 @@ from typing import Any
 from celery import Celery, Task
 from celery.exceptions import SoftTimeLimitExceeded
 from pydantic import BaseModel, ValidationError
-from redis import Redis
 from redis.exceptions import RedisError
 
 from contracts.documents import StageStatus
 from contracts.messages import StageMessage
 from contracts.results import CleanResult
-from contracts.wire import TASK_BY_STAGE, Keys, Stage, next_stage
+from contracts.wire import TASK_BY_STAGE, Stage, next_stage
 from workers.dispatch import send_stage
 from workers.errors import PermanentStageError
 from workers.pipeline.clean import UnprocessableDocument
 from workers.pipeline.language import detect_language
 from workers.pipeline.nlp import load_nlp
 from workers.pipeline.stages import run_clean, run_entities, run_summarize
-from workers.records import DocumentRecords, DocumentSnapshot, utc_now
+from workers.records import DocumentRecords, DocumentSnapshot, open_records, utc_now
 from workers.settings import WorkerSettings
 
 log = logging.getLogger("newsdesk.worker")
@@ -40,17 +39,7 @@ class StageRunner:
     def records(self) -> DocumentRecords:
         """The record store, created lazily so each forked process has its own connections."""
         if self._records is None:
-            redis = Redis.from_url(
-                self.settings.redis_url,
-                socket_connect_timeout=5,
-                socket_timeout=30,
-                health_check_interval=10,
-            )
-            self._records = DocumentRecords(
-                redis,
-                Keys(self.settings.key_prefix),
-                result_ttl_seconds=self.settings.result_ttl_seconds,
-            )
+            self._records = open_records(self.settings)
         return self._records
 
     def warm_up(self) -> None:
@@ -79,7 +68,7 @@ class StageRunner:
             )
             raise task.retry(
                 exc=exc, countdown=countdown, max_retries=self.settings.transient_retries
-            )
+            ) from exc
 
     def _run(self, message: StageMessage) -> str:
         doc_id, stage = message.doc_id, message.stage

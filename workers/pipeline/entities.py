@@ -179,7 +179,7 @@ def salience(
 def _in_title(key: tuple[str, ...], title: str | None) -> bool:
     if not title or not key or key[0] == "#value":
         return False
-    return _contains(name_key(title) + ("\0",), key)
+    return _contains((*name_key(title), "\0"), key)
 
 
 def _relabel(mentions: list[Mention], entities: list[Entity]) -> list[Mention]:

@@ -6,7 +6,42 @@ from contracts.results import Keyword
 
 # YAKE ships stop-word lists for these; another language falls back to no stop words.
 _YAKE_LANGUAGES = frozenset(
-    "ar bg br cz da de el en es et fa fi fr hi hr hu hy id it ja lt lv nl no pl pt ro ru sk sl sv tr uk zh".split()
+    [
+        "ar",
+        "bg",
+        "br",
+        "cz",
+        "da",
+        "de",
+        "el",
+        "en",
+        "es",
+        "et",
+        "fa",
+        "fi",
+        "fr",
+        "hi",
+        "hr",
+        "hu",
+        "hy",
+        "id",
+        "it",
+        "ja",
+        "lt",
+        "lv",
+        "nl",
+        "no",
+        "pl",
+        "pt",
+        "ro",
+        "ru",
+        "sk",
+        "sl",
+        "sv",
+        "tr",
+        "uk",
+        "zh",
+    ]
 )
 _MAX_CHARS = 200_000
 

@@ -31,6 +31,9 @@ from workers.pipeline.sentences import TextSpan
 CENTRALITY_WEIGHT = 1.0
 FORWARD_WEIGHT = 0.5
 BACKWARD_WEIGHT = 0.0
+EXCLUDE_SELF = False
+MULTIPLY = False
+FLOOR = 0.0
 POSITION_WEIGHT = 1.0
 TITLE_WEIGHT = 0.5
 # Position prior 1 / (1 + index / POSITION_SCALE): halves by sentence POSITION_SCALE.
@@ -46,14 +49,137 @@ MAX_OVERLAP = 0.6
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 _STOPWORDS = frozenset(
-    """a about above after again against all also am an and any are as at be because been
-    before being below between both but by can could did do does doing down during each few
-    for from further had has have having he her here hers herself him himself his how i if in
-    into is it its itself just me more most my myself no nor not now of off on once only or
-    other our ours ourselves out over own said same says she should so some such than that the
-    their theirs them themselves then there these they this those through to too under until
-    up very was we were what when where which while who whom why will with would you your
-    yours yourself yourselves""".split()
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "also",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "herself",
+        "him",
+        "himself",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "myself",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "ourselves",
+        "out",
+        "over",
+        "own",
+        "said",
+        "same",
+        "says",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "themselves",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "yours",
+        "yourself",
+        "yourselves",
+    ]
 )
 # Shapes of text that is page furniture rather than a sentence of the story.
 _JUNK_PATTERNS = tuple(
@@ -66,7 +192,6 @@ _JUNK_PATTERNS = tuple(
         r"^\W*(?:photo|image|picture|video)s?\s*(?:credit)?\s*:",  # credits
     )
 )
-
 
 
 def summarize(
@@ -113,16 +238,32 @@ def _sentence_scores(
     """Combined score of each sentence, scaled to [0, 1]; junk sentences get 0."""
     vectors = _tfidf_matrix(words)
     document = vectors.sum(axis=0)
-    centrality = _normalised(vectors @ _unit(document))
+    if EXCLUDE_SELF:
+        rest = document[None, :] - vectors
+        rest_norm = np.linalg.norm(rest, axis=1)
+        centrality = _normalised(
+            np.einsum("ij,ij->i", vectors, rest) / np.where(rest_norm > 0, rest_norm, 1.0)
+        )
+    else:
+        centrality = _normalised(vectors @ _unit(document))
     forward = _normalised(_forward_centrality(vectors))
     backward = _normalised(_forward_centrality(vectors[::-1])[::-1])
     positions = np.arange(len(sentences), dtype=np.float64)
     position = 1.0 / (1.0 + np.maximum(positions - LEAD_SENTENCES + 1, 0) / POSITION_SCALE)
-    combined = (
-        CENTRALITY_WEIGHT * centrality + FORWARD_WEIGHT * forward + POSITION_WEIGHT * position
-        - BACKWARD_WEIGHT * backward
-    )
-    combined = np.maximum(combined, 0.0)
+    if MULTIPLY:
+        relevance = np.maximum(
+            CENTRALITY_WEIGHT * centrality + FORWARD_WEIGHT * forward - BACKWARD_WEIGHT * backward,
+            0.0,
+        )
+        combined = position * (FLOOR + relevance)
+    else:
+        combined = (
+            CENTRALITY_WEIGHT * centrality
+            + FORWARD_WEIGHT * forward
+            + POSITION_WEIGHT * position
+            - BACKWARD_WEIGHT * backward
+        )
+        combined = np.maximum(combined, 0.0)
     if title:
         title_vector = _tfidf_matrix([*words, _content_words(title)])[-1]
         combined += TITLE_WEIGHT * _normalised(vectors @ _unit(title_vector))
