@@ -265,8 +265,8 @@ def _sentence_scores(
         )
         combined = np.maximum(combined, 0.0)
     if title:
-        title_vector = _tfidf_matrix([*words, _content_words(title)])[-1]
-        combined += TITLE_WEIGHT * _normalised(vectors @ _unit(title_vector))
+        joint = _tfidf_matrix([*words, _content_words(title)])  # one vocabulary for both
+        combined += TITLE_WEIGHT * _normalised(joint[:-1] @ joint[-1])
     shape = np.array([_shape_factor(text[s.start : s.end], w) for s, w in zip(sentences, words)])
     return _normalised(combined * shape)
 
