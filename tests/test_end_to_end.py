@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from contracts.wire import STAGE_ORDER, Keys
-from workers.pipeline.clean import clean_document
 from tests.conftest import SEEDS, RedisServer, Stack, wait_for_status
+from workers.pipeline.clean import clean_document
 
 pytestmark = pytest.mark.e2e
 

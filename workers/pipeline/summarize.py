@@ -1,15 +1,20 @@
 """Extractive summary: the most central sentences of a document, in document order.
 
 A pure function over the text and its sentence spans (from ``split_sentences``); no model is
-loaded. Each sentence gets a score from a few general signals:
+loaded. Sentences become TF-IDF vectors (IDF over the document's own sentences) and each gets
+a score from a few general signals, each scaled to [0, 1]:
 
-* centrality: how much of the document's vocabulary a sentence carries (TF-IDF cosine
-  similarity to the whole document, with sentences as the "documents" for IDF), plus how
-  much the sentences after it repeat its words (PacSum-style forward centrality: news
-  sentences that introduce what follows are the ones worth keeping);
-* position: a gentle prior for early sentences, as news is mostly written top-down;
-* shape: very short fragments, bylines, timestamps, web furniture ("Scroll down for video")
-  and run-on photo captions are skipped or penalised; a title, when given, adds similarity.
+* lead prior: news is written top-down, so the first ``LEAD_SENTENCES`` get full weight and
+  later ones less. The prior is *gated* by how on-topic a sentence is (its similarity to the
+  rest of the document): an anecdotal or scene-setting opening that shares little with the
+  body gets little of it, so the central facts further down can win;
+* centrality: similarity to the document as a whole;
+* forward / backward similarity (PacSum-style directed centrality): a sentence whose words
+  the following sentences take up introduces the story; one that mostly repeats what came
+  before (a photo caption restating the lead, say) adds little;
+* shape: fragments, bylines, timestamps and page furniture ("Scroll down for video") are
+  never chosen, and very short or very long sentences are discounted;
+* title (when given): similarity to the title.
 
 Sentences are then taken greedily by score, skipping near-duplicates of those chosen.
 """
@@ -27,167 +32,44 @@ from numpy.typing import NDArray
 from contracts.results import SummaryResult, SummarySentence
 from workers.pipeline.sentences import TextSpan
 
-# Weights of the signals; each signal is scaled to [0, 1] before weighting.
-CENTRALITY_WEIGHT = 1.0
+Vector = NDArray[np.float64]
+
+LEAD_SENTENCES = 4
+# After the lead, the prior falls as 1 / (1 + k / LEAD_DECAY) for the k-th sentence past it.
+LEAD_DECAY = 2.0
+# A sentence at least this similar to the rest (relative to the most similar) gets the full
+# lead prior; less on-topic sentences get a proportional share.
+ON_TOPIC_SIMILARITY = 0.4
+CENTRALITY_WEIGHT = 0.25
 FORWARD_WEIGHT = 0.5
-BACKWARD_WEIGHT = 0.0
-EXCLUDE_SELF = False
-MULTIPLY = False
-FLOOR = 0.0
-POSITION_WEIGHT = 1.0
+BACKWARD_WEIGHT = 0.5
 TITLE_WEIGHT = 0.5
-# Position prior 1 / (1 + index / POSITION_SCALE): halves by sentence POSITION_SCALE.
-POSITION_SCALE = 4.0
-LEAD_SENTENCES = 1
-# Sentence length (content words) outside this range is penalised in proportion.
+# Fewer content words than this is a fragment; outside the good range a sentence is discounted.
+MIN_WORDS = 5
 SHORTEST_GOOD_WORDS = 8
 LONGEST_GOOD_WORDS = 40
-# Fewer words than this is a fragment, never a summary sentence.
-MIN_WORDS = 5
-# A candidate sharing this share of its content words with a chosen sentence is a repeat.
+# A candidate sharing this share of its distinct words with a chosen sentence is a repeat.
 MAX_OVERLAP = 0.6
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
+_POSSESSIVE = re.compile(r"['’]s$")
 _STOPWORDS = frozenset(
-    [
-        "a",
-        "about",
-        "above",
-        "after",
-        "again",
-        "against",
-        "all",
-        "also",
-        "am",
-        "an",
-        "and",
-        "any",
-        "are",
-        "as",
-        "at",
-        "be",
-        "because",
-        "been",
-        "before",
-        "being",
-        "below",
-        "between",
-        "both",
-        "but",
-        "by",
-        "can",
-        "could",
-        "did",
-        "do",
-        "does",
-        "doing",
-        "down",
-        "during",
-        "each",
-        "few",
-        "for",
-        "from",
-        "further",
-        "had",
-        "has",
-        "have",
-        "having",
-        "he",
-        "her",
-        "here",
-        "hers",
-        "herself",
-        "him",
-        "himself",
-        "his",
-        "how",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "itself",
-        "just",
-        "me",
-        "more",
-        "most",
-        "my",
-        "myself",
-        "no",
-        "nor",
-        "not",
-        "now",
-        "of",
-        "off",
-        "on",
-        "once",
-        "only",
-        "or",
-        "other",
-        "our",
-        "ours",
-        "ourselves",
-        "out",
-        "over",
-        "own",
-        "said",
-        "same",
-        "says",
-        "she",
-        "should",
-        "so",
-        "some",
-        "such",
-        "than",
-        "that",
-        "the",
-        "their",
-        "theirs",
-        "them",
-        "themselves",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "those",
-        "through",
-        "to",
-        "too",
-        "under",
-        "until",
-        "up",
-        "very",
-        "was",
-        "we",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "while",
-        "who",
-        "whom",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-        "yours",
-        "yourself",
-        "yourselves",
-    ]
+    """a about above after again against all also am an and any are as at be because been
+    before being below between both but by can could did do does doing down during each few
+    for from further had has have having he her here hers herself him himself his how i if in
+    into is it its itself just me more most my myself no nor not now of off on once only or
+    other our ours ourselves out over own said same says she should so some such than that the
+    their theirs them themselves then there these they this those through to too under until
+    up very was we were what when where which while who whom why will with would you your
+    yours yourself yourselves""".split()
 )
 # Shapes of text that is page furniture rather than a sentence of the story.
 _JUNK_PATTERNS = tuple(
     re.compile(pattern, re.IGNORECASE)
     for pattern in (
-        r"^\W*by\b[\s.]",  # byline: "By . Daily Mail Reporter ."
+        r"^\W*by\b[\s.]",  # byline: "By . Staff Reporter ."
         r"\b(?:published|updated|last modified)\s*:",  # timestamp line
-        r"\b\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?\b|gmt|bst|est|edt|utc)",  # clock time
+        r"\b\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?|gmt|bst|est|edt|utc)\b",  # clock time
         r"\b(?:scroll down|click here|read more|sign up|follow us)\b",  # web furniture
         r"^\W*(?:photo|image|picture|video)s?\s*(?:credit)?\s*:",  # credits
     )
@@ -204,9 +86,12 @@ def summarize(
     """
     if count <= 0 or not text.strip() or not sentences:
         return SummaryResult()
-    words = [_content_words(text[span.start : span.end]) for span in sentences]
-    scores = _sentence_scores(text, sentences, words, title)
-    chosen = _choose(scores, words, count)
+    words = [content_words(text[span.start : span.end]) for span in sentences]
+    shapes = np.array(
+        [_shape_factor(text[s.start : s.end], w) for s, w in zip(sentences, words, strict=True)]
+    )
+    scores = _normalised(_relevance(words, title) * shapes)
+    chosen = _choose(scores, shapes, words, count)
     picked = [
         SummarySentence(
             text=text[sentences[index].start : sentences[index].end],
@@ -219,63 +104,42 @@ def summarize(
     return SummaryResult(sentences=picked, text=" ".join(item.text for item in picked))
 
 
-def _content_words(sentence: str) -> list[str]:
+def content_words(sentence: str) -> list[str]:
     """Lower-cased words without stop words, with a light plural/possessive stem."""
     stems = []
     for word in _WORD.findall(sentence.lower()):
-        word = re.sub(r"['’]s$", "", word)
-        if word in _STOPWORDS:
+        stem = _POSSESSIVE.sub("", word)
+        if stem in _STOPWORDS:
             continue
-        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-            word = word[:-1]
-        stems.append(word)
+        if len(stem) > 3 and stem.endswith("s") and not stem.endswith("ss"):
+            stem = stem[:-1]
+        stems.append(stem)
     return stems
 
 
-def _sentence_scores(
-    text: str, sentences: Sequence[TextSpan], words: list[list[str]], title: str | None
-) -> NDArray[np.float64]:
-    """Combined score of each sentence, scaled to [0, 1]; junk sentences get 0."""
-    vectors = _tfidf_matrix(words)
+def _relevance(words: list[list[str]], title: str | None) -> Vector:
+    """Lead prior (gated by topicality) plus centrality signals, before the shape factor."""
+    vectors = _tfidf_rows(words)
+    similarity = vectors @ vectors.T
+    np.fill_diagonal(similarity, 0.0)
     document = vectors.sum(axis=0)
-    if EXCLUDE_SELF:
-        rest = document[None, :] - vectors
-        rest_norm = np.linalg.norm(rest, axis=1)
-        centrality = _normalised(
-            np.einsum("ij,ij->i", vectors, rest) / np.where(rest_norm > 0, rest_norm, 1.0)
-        )
-    else:
-        centrality = _normalised(vectors @ _unit(document))
-    forward = _normalised(_forward_centrality(vectors))
-    backward = _normalised(_forward_centrality(vectors[::-1])[::-1])
-    positions = np.arange(len(sentences), dtype=np.float64)
-    position = 1.0 / (1.0 + np.maximum(positions - LEAD_SENTENCES + 1, 0) / POSITION_SCALE)
-    if MULTIPLY:
-        relevance = np.maximum(
-            CENTRALITY_WEIGHT * centrality + FORWARD_WEIGHT * forward - BACKWARD_WEIGHT * backward,
-            0.0,
-        )
-        combined = position * (FLOOR + relevance)
-    else:
-        combined = (
-            CENTRALITY_WEIGHT * centrality
-            + FORWARD_WEIGHT * forward
-            + POSITION_WEIGHT * position
-            - BACKWARD_WEIGHT * backward
-        )
-        combined = np.maximum(combined, 0.0)
-    if title:
-        joint = _tfidf_matrix([*words, _content_words(title)])  # one vocabulary for both
-        combined += TITLE_WEIGHT * _normalised(joint[:-1] @ joint[-1])
-    shape = np.array([_shape_factor(text[s.start : s.end], w) for s, w in zip(sentences, words)])
-    return _normalised(combined * shape)
+    combined = (
+        _lead_prior(len(words)) * _on_topic(vectors, document)
+        + CENTRALITY_WEIGHT * _normalised(vectors @ _unit(document))
+        + FORWARD_WEIGHT * _normalised(np.triu(similarity, k=1).sum(axis=1))
+        - BACKWARD_WEIGHT * _normalised(np.tril(similarity, k=-1).sum(axis=1))
+    )
+    if title and title.strip():
+        with_title = _tfidf_rows([*words, content_words(title)])
+        combined = combined + TITLE_WEIGHT * _normalised(with_title[:-1] @ with_title[-1])
+    return np.maximum(combined, 0.0)
 
 
-def _tfidf_matrix(words: list[list[str]]) -> NDArray[np.float64]:
-    """Unit-length TF-IDF rows, one per sentence; IDF counts sentences holding a word."""
+def _tfidf_rows(words: list[list[str]]) -> Vector:
+    """Unit-length TF-IDF rows, one per sentence; IDF counts the sentences holding a word."""
     vocabulary = {word: i for i, word in enumerate(sorted({w for ws in words for w in ws}))}
+    holding = Counter(word for sentence_words in words for word in set(sentence_words))
     matrix = np.zeros((len(words), max(len(vocabulary), 1)))
-    holding = Counter(word for ws in words for word in set(ws))
     for row, sentence_words in enumerate(words):
         for word, frequency in Counter(sentence_words).items():
             idf = math.log((1 + len(words)) / (1 + holding[word])) + 1.0
@@ -284,54 +148,54 @@ def _tfidf_matrix(words: list[list[str]]) -> NDArray[np.float64]:
     return matrix / np.where(norms > 0, norms, 1.0)
 
 
-def _forward_centrality(vectors: NDArray[np.float64]) -> NDArray[np.float64]:
-    """For each sentence, its summed similarity to the sentences after it."""
-    similarity = vectors @ vectors.T
-    return np.triu(similarity, k=1).sum(axis=1)
+def _lead_prior(length: int) -> Vector:
+    """1 for the lead sentences, then decaying with the distance past the lead."""
+    past_lead = np.maximum(np.arange(length, dtype=np.float64) - LEAD_SENTENCES + 1, 0.0)
+    return 1.0 / (1.0 + past_lead / LEAD_DECAY)
+
+
+def _on_topic(vectors: Vector, document: Vector) -> Vector:
+    """Similarity of each sentence to the rest of the document, as a share up to 1."""
+    rest = document[np.newaxis, :] - vectors
+    rest_norms = np.linalg.norm(rest, axis=1)
+    to_rest = np.einsum("ij,ij->i", vectors, rest) / np.where(rest_norms > 0, rest_norms, 1.0)
+    return np.minimum(1.0, _normalised(to_rest) / ON_TOPIC_SIMILARITY)
 
 
 def _shape_factor(sentence: str, words: list[str]) -> float:
     """1 for an ordinary sentence, less for odd lengths, 0 for fragments and page furniture."""
-    if len(words) < MIN_WORDS or any(p.search(sentence) for p in _JUNK_PATTERNS):
+    if len(words) < MIN_WORDS or any(pattern.search(sentence) for pattern in _JUNK_PATTERNS):
         return 0.0
     if len(words) < SHORTEST_GOOD_WORDS:
         return len(words) / SHORTEST_GOOD_WORDS
-    if len(words) > LONGEST_GOOD_WORDS:
-        return LONGEST_GOOD_WORDS / len(words)
-    return 1.0
+    return min(1.0, LONGEST_GOOD_WORDS / len(words))
 
 
-def _choose(scores: NDArray[np.float64], words: list[list[str]], count: int) -> list[int]:
-    """Indices of the best-scoring sentences, skipping near-duplicates of chosen ones."""
+def _choose(scores: Vector, shapes: Vector, words: list[list[str]], count: int) -> list[int]:
+    """Indices of the best sentences, skipping repeats; junk and repeats only to fill up."""
     order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
     chosen: list[int] = []
     for index in order:
-        if len(chosen) == count:
-            break
-        if all(_overlap(words[index], words[other]) < MAX_OVERLAP for other in chosen):
+        if len(chosen) < count and shapes[index] > 0 and not _repeats(index, chosen, words):
             chosen.append(index)
-    for index in order:  # too few distinct sentences: fill up with the remaining best
-        if len(chosen) == count:
-            break
-        if index not in chosen:
-            chosen.append(index)
-    return chosen
+    fillers = [index for index in order if index not in chosen]
+    return chosen + fillers[: max(count - len(chosen), 0)]
 
 
-def _overlap(candidate: list[str], chosen: list[str]) -> float:
-    """Share of the candidate's distinct words that the chosen sentence already has."""
-    distinct = set(candidate)
+def _repeats(candidate: int, chosen: list[int], words: list[list[str]]) -> bool:
+    """Whether most of the candidate's distinct words are already in one chosen sentence."""
+    distinct = set(words[candidate])
     if not distinct:
-        return 1.0
-    return len(distinct & set(chosen)) / len(distinct)
+        return True
+    return any(len(distinct & set(words[other])) / len(distinct) >= MAX_OVERLAP for other in chosen)
 
 
-def _normalised(values: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``values`` divided by their maximum (all zeros stay zeros)."""
+def _normalised(values: Vector) -> Vector:
+    """``values`` divided by their maximum (all zeros, or an empty array, stay as they are)."""
     peak = float(values.max()) if values.size else 0.0
     return values / peak if peak > 0 else np.zeros_like(values)
 
 
-def _unit(vector: NDArray[np.float64]) -> NDArray[np.float64]:
+def _unit(vector: Vector) -> Vector:
     norm = float(np.linalg.norm(vector))
     return vector / norm if norm > 0 else vector
