@@ -9,7 +9,7 @@ from contracts.results import Keyword
 
 # YAKE ships stop-word lists for these; another language falls back to English stop words.
 _YAKE_LANGUAGES = frozenset(
-    "ar bg br cz da de el en es et fa fi fr hi hr hu hy id it ja lt lv nl no pl pt ro ru sk sl sv tr uk zh".split()  # noqa: SIM905
+    "ar bg br cz da de el en es et fa fi fr hi hr hu hy id it ja lt lv nl no pl pt ro ru sk sl sv tr uk zh".split()
 )
 _MAX_CHARS = 200_000
 _WORD = re.compile(r"\w+")
