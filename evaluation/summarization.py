@@ -54,8 +54,7 @@ def evaluate_summarization(data_file: Path, *, count: int = 3) -> dict[str, Any]
         "documents": len(scores["newsdesk"]),
         "systems": {name: mean_percent(rows) for name, rows in scores.items()},
         "median_ms": {
-            stage: round(median(values), 2) if values else 0.0
-            for stage, values in timings.items()
+            stage: round(median(values), 2) if values else 0.0 for stage, values in timings.items()
         },
     }
 

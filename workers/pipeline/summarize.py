@@ -9,9 +9,11 @@ a score from a few general signals, each scaled to [0, 1]:
   rest of the document): an anecdotal or scene-setting opening that shares little with the
   body gets little of it, so the central facts further down can win;
 * centrality: similarity to the document as a whole;
-* forward / backward similarity (PacSum-style directed centrality): a sentence whose words
-  the following sentences take up introduces the story; one that mostly repeats what came
-  before (a photo caption restating the lead, say) adds little;
+* forward similarity (PacSum-style directed centrality): a sentence whose words the
+  following sentences take up introduces the story;
+* restatement: a sentence that closely repeats an earlier one (a photo caption restating
+  the lead, say) adds little, so similarity to earlier sentences above
+  ``RESTATEMENT_SIMILARITY`` is subtracted;
 * shape: fragments, bylines, timestamps and page furniture ("Scroll down for video") are
   never chosen, and very short or very long sentences are discounted;
 * title (when given): similarity to the title.
@@ -42,7 +44,8 @@ LEAD_DECAY = 2.0
 ON_TOPIC_SIMILARITY = 0.4
 CENTRALITY_WEIGHT = 0.25
 FORWARD_WEIGHT = 0.5
-BACKWARD_WEIGHT = 0.5
+RESTATEMENT_WEIGHT = 1.0
+RESTATEMENT_SIMILARITY = 0.3
 TITLE_WEIGHT = 0.5
 # Fewer content words than this is a fragment; outside the good range a sentence is discounted.
 MIN_WORDS = 5
@@ -127,7 +130,7 @@ def _relevance(words: list[list[str]], title: str | None) -> Vector:
         _lead_prior(len(words)) * _on_topic(vectors, document)
         + CENTRALITY_WEIGHT * _normalised(vectors @ _unit(document))
         + FORWARD_WEIGHT * _normalised(np.triu(similarity, k=1).sum(axis=1))
-        - BACKWARD_WEIGHT * _normalised(np.tril(similarity, k=-1).sum(axis=1))
+        - RESTATEMENT_WEIGHT * _restatement(similarity)
     )
     if title and title.strip():
         with_title = _tfidf_rows([*words, content_words(title)])
@@ -160,6 +163,13 @@ def _on_topic(vectors: Vector, document: Vector) -> Vector:
     rest_norms = np.linalg.norm(rest, axis=1)
     to_rest = np.einsum("ij,ij->i", vectors, rest) / np.where(rest_norms > 0, rest_norms, 1.0)
     return np.minimum(1.0, _normalised(to_rest) / ON_TOPIC_SIMILARITY)
+
+
+def _restatement(similarity: Vector) -> Vector:
+    """How much each sentence repeats earlier ones: summed similarity above the bar, up to 1."""
+    above_bar = np.maximum(similarity - RESTATEMENT_SIMILARITY, 0.0)
+    repeated: Vector = np.tril(above_bar, k=-1).sum(axis=1)
+    return np.minimum(repeated, 1.0)
 
 
 def _shape_factor(sentence: str, words: list[str]) -> float:
