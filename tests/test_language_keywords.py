@@ -85,3 +85,11 @@ def test_paragraphs_and_sentences_are_trimmed_spans() -> None:
 @pytest.mark.parametrize("text", ["", "\n\n  \n"])
 def test_empty_text_has_no_spans(text: str) -> None:
     assert split_paragraphs(text) == [] and split_sentences(load_nlp(), text) == []
+
+
+def test_a_paragraph_longer_than_the_block_limit_is_cut_at_white_space() -> None:
+    text = " ".join(f"word{n}" for n in range(30_000))  # one line, about 250,000 characters
+    blocks = split_paragraphs(text, max_chars=100_000)
+    assert len(blocks) == 3
+    assert all(b.end - b.start <= 100_000 for b in blocks)
+    assert " ".join(text[b.start : b.end] for b in blocks) == text, "nothing lost, no word cut"

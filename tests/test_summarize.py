@@ -8,7 +8,7 @@ from spacy.language import Language
 from contracts.results import SummaryResult
 from workers.pipeline.nlp import load_nlp
 from workers.pipeline.sentences import TextSpan, split_sentences
-from workers.pipeline.summarize import summarize
+from workers.pipeline.summarize import MAX_RANKED_SENTENCES, summarize
 
 # Three feature-style stories: an anecdote first, the central facts in the second paragraph,
 # details that take those facts up, and a closing line that returns to the anecdote.
@@ -137,3 +137,17 @@ def test_title_favours_the_sentences_it_names(nlp: Language) -> None:
     named = "The ferry operator, Northsea Lines, said it would add a third ferry"
     assert any(s.text.startswith(named) for s in with_title.sentences)
     assert not any(s.text.startswith(named) for s in without.sentences)
+
+
+def test_a_very_long_document_is_ranked_within_bounded_memory() -> None:
+    sentence = "Officials in district {n} reported heavy rain and closed road {n} on Monday."
+    text = " ".join(sentence.format(n=n) for n in range(20_000))
+    spans, position = [], 0
+    for n in range(20_000):
+        length = len(sentence.format(n=n))
+        spans.append(TextSpan(position, position + length))
+        position += length + 1
+    result = summarize(text=text, sentences=spans, count=3)
+    assert len(result.sentences) == 3
+    assert all(text[s.start : s.end] == s.text for s in result.sentences)
+    assert result.sentences[-1].start < spans[MAX_RANKED_SENTENCES].start

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from spacy.language import Language
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+# The longest block handed to spaCy at once (its own limit is 1,000,000 characters).
+MAX_BLOCK_CHARS = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,18 +20,39 @@ class TextSpan:
     end: int
 
 
-def split_paragraphs(text: str) -> list[TextSpan]:
-    """Blank-line separated blocks of ``text``, trimmed of surrounding white space."""
+def split_paragraphs(text: str, *, max_chars: int = MAX_BLOCK_CHARS) -> list[TextSpan]:
+    """Blank-line separated blocks of ``text``, trimmed; a block longer than ``max_chars`` is
+    cut at white space (at a line break when there is one) so the models never see more."""
     spans: list[TextSpan] = []
     position = 0
     for match in [*_PARAGRAPH_BREAK.finditer(text), None]:
         end = match.start() if match else len(text)
         span = _trimmed(text, position, end)
         if span is not None:
-            spans.append(span)
+            spans.extend(_bounded(text, span, max_chars))
         if match:
             position = match.end()
     return spans
+
+
+def _bounded(text: str, span: TextSpan, max_chars: int) -> list[TextSpan]:
+    pieces: list[TextSpan] = []
+    start = span.start
+    while span.end - start > max_chars:
+        limit = start + max_chars
+        cut = text.rfind("\n", start + 1, limit)
+        if cut == -1:
+            cut = text.rfind(" ", start + 1, limit)
+        if cut == -1:
+            cut = limit
+        piece = _trimmed(text, start, cut)
+        if piece is not None:
+            pieces.append(piece)
+        start = cut
+    last = _trimmed(text, start, span.end)
+    if last is not None:
+        pieces.append(last)
+    return pieces
 
 
 def split_sentences(nlp: Language, text: str) -> list[TextSpan]:
@@ -51,12 +73,6 @@ def split_sentences(nlp: Language, text: str) -> list[TextSpan]:
                 if span is not None:
                     sentences.append(span)
     return sentences
-
-
-def iter_paragraph_texts(text: str, paragraphs: list[TextSpan]) -> Iterator[str]:
-    """The text of each paragraph span, in order."""
-    for span in paragraphs:
-        yield text[span.start : span.end]
 
 
 def _trimmed(text: str, start: int, end: int) -> TextSpan | None:

@@ -37,6 +37,9 @@ from workers.pipeline.sentences import TextSpan
 Vector = NDArray[np.float64]
 
 LEAD_SENTENCES = 4
+# Ranking builds dense sentence-by-word and sentence-by-sentence matrices; past this many
+# sentences (far beyond a news article) only the first ones are ranked, so memory stays bounded.
+MAX_RANKED_SENTENCES = 600
 # After the lead, the prior falls as 1 / (1 + k / LEAD_DECAY) for the k-th sentence past it.
 LEAD_DECAY = 2.0
 # A sentence at least this similar to the rest (relative to the most similar) gets the full
@@ -85,10 +88,12 @@ def summarize(
     """The ``count`` most central sentences of ``text``, in document order.
 
     ``sentences`` are the spans of ``split_sentences``; each chosen sentence is used whole.
+    Only the first ``MAX_RANKED_SENTENCES`` are ranked.
     Scores are in [0, 1], higher is more central.
     """
     if count <= 0 or not text.strip() or not sentences:
         return SummaryResult()
+    sentences = sentences[:MAX_RANKED_SENTENCES]
     words = [content_words(text[span.start : span.end]) for span in sentences]
     shapes = np.array(
         [_shape_factor(text[s.start : s.end], w) for s, w in zip(sentences, words, strict=True)]
