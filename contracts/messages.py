@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from contracts.wire import Stage
+from contracts.wire import QUEUE_BY_STAGE, TASK_BY_STAGE, Stage
 
 SCHEMA_VERSION: Literal[1] = 1
 
@@ -19,3 +19,17 @@ class StageMessage(BaseModel):
     schema_version: Literal[1] = SCHEMA_VERSION
     doc_id: str
     stage: Stage
+
+    @property
+    def task_name(self) -> str:
+        """The Celery task that runs this stage."""
+        return TASK_BY_STAGE[self.stage]
+
+    @property
+    def queue(self) -> str:
+        """The queue this stage is consumed from."""
+        return QUEUE_BY_STAGE[self.stage]
+
+    def task_kwargs(self) -> dict[str, object]:
+        """Keyword arguments of the task call: the message as JSON-ready data."""
+        return {"message": self.model_dump(mode="json")}

@@ -18,6 +18,11 @@ def stage_field(stage: Stage) -> str:
     return f"stage:{stage.value}"
 
 
+def owner_field(stage: Stage) -> str:
+    """Field naming the task run that holds the stage's lease while it is running."""
+    return f"owner:{stage.value}"
+
+
 def attempts_field(stage: Stage) -> str:
     """Integer field counting how often a stage was started (HINCRBY)."""
     return f"attempts:{stage.value}"

@@ -20,6 +20,16 @@ QUEUE_BY_STAGE: dict[Stage, str] = {stage: stage.value for stage in STAGE_ORDER}
 TASK_BY_STAGE: dict[Stage, str] = {stage: f"newsdesk.{stage.value}" for stage in STAGE_ORDER}
 
 KEY_PREFIX = "newsdesk:"
+# Serialisation every Celery client of ours uses: JSON only (pickle is unsafe).
+CELERY_SERIALIZATION: dict[str, object] = {
+    "task_serializer": "json",
+    "result_serializer": "json",
+    "accept_content": ["json"],
+}
+# Deadlines of the pending set (seconds): a stage that was just completed or accepted must be
+# queued within PUBLISH_GRACE; a queued stage must start within QUEUED_STALL, else it is re-queued.
+DEFAULT_PUBLISH_GRACE_SECONDS = 30.0
+DEFAULT_QUEUED_STALL_SECONDS = 3900.0
 
 
 def next_stage(stage: Stage) -> Stage | None:
@@ -52,7 +62,8 @@ class Keys:
 
     @property
     def pending(self) -> str:
-        """Sorted set of unfinished document ids, scored by when their stage last moved."""
+        """Sorted set of unfinished document ids, scored by the time their stage must have
+        moved by; the reconciler re-queues the ones past it."""
         return f"{self.prefix}docs:pending"
 
     def all_for(self, doc_id: str) -> list[str]:

@@ -56,7 +56,9 @@ def _parser() -> argparse.ArgumentParser:
         "--queues", default=ALL_QUEUES, help=f"comma-separated (default: {ALL_QUEUES})"
     )
     worker.add_argument("--concurrency", type=int, default=os.cpu_count() or 1)
-    worker.add_argument("--hostname", default=None, help="Celery node name (default: worker@HOST)")
+    worker.add_argument(
+        "--hostname", default=None, help="Celery node name (default: worker-PID@HOST)"
+    )
     worker.set_defaults(run=_worker)
 
     reconcile = commands.add_parser("reconcile", help="re-queue documents whose stage stalled")
@@ -105,7 +107,7 @@ def _worker(args: argparse.Namespace) -> int:
         )
         return 2
     app = create_celery()
-    hostname = args.hostname or f"worker@{socket.gethostname()}"
+    hostname = args.hostname or f"worker-{os.getpid()}@{socket.gethostname()}"
     app.worker_main(
         [
             "worker",
@@ -149,5 +151,6 @@ def _healthcheck(args: argparse.Namespace) -> int:
     from workers.celery_app import create_celery
 
     app = create_celery()
-    replies = app.control.ping(destination=[f"worker@{socket.gethostname()}"], timeout=5)
-    return 0 if replies else 1
+    replies = app.control.ping(timeout=5)
+    here = f"@{socket.gethostname()}"
+    return 0 if any(name.endswith(here) for reply in replies for name in reply) else 1

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from redis import Redis
@@ -62,19 +64,26 @@ def start_redis(
     port: int | None = None,
     host: str = "127.0.0.1",
     log_file: Path | None = None,
+    preexec_fn: Callable[[], None] | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """Start redis-server and wait until it answers; returns the process and its URL."""
+    """Start redis-server and wait until it answers; returns the process and its URL.
+
+    A server that does not come up is stopped again, never left behind.
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port(host)
-    output = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
-    process = subprocess.Popen(
-        redis_server_command(data_dir=data_dir.resolve(), port=port, host=host),
-        stdout=output,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    with open(log_file or os.devnull, "ab") as output:
+        process = subprocess.Popen(
+            redis_server_command(data_dir=data_dir.resolve(), port=port, host=host),
+            stdout=output, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=preexec_fn,
+        )  # fmt: skip
     url = f"redis://{host}:{port}/0"
-    wait_for_redis(url, process=process)
+    try:
+        wait_for_redis(url, process=process, timeout=300)  # a large AOF takes a while to load
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
     return process, url
 
 

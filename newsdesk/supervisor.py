@@ -1,12 +1,15 @@
 """``newsdesk up``: one foreground process supervising Redis, the API, a worker and the reconciler.
 
 Children run in their own sessions so Ctrl-C reaches only the supervisor, which then stops them
-in reverse order (reconciler, worker, API, Redis) and waits for each. A child that dies on its
-own is restarted after a short pause, like a container restart policy.
+in reverse order (reconciler, worker, API, Redis) and waits for each. Each child also gets
+SIGTERM from the kernel if the supervisor itself dies, so nothing is left running. A child that
+dies on its own is restarted with growing pauses; one that keeps dying at once stops the stack.
 """
 
 from __future__ import annotations
 
+import ctypes
+import fcntl
 import logging
 import os
 import signal
@@ -14,12 +17,29 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from contracts.wire import Stage
 from newsdesk.embedded_redis import start_redis
+from workers.settings import WorkerSettings
 
 log = logging.getLogger("newsdesk.up")
+_PR_SET_PDEATHSIG = 1
+# A child that dies within this many seconds of starting, this many times running, is broken.
+QUICK_DEATH_SECONDS = 10.0
+MAX_QUICK_DEATHS = 5
+
+
+class StackFailed(RuntimeError):
+    """A child could not be kept running; the stack was stopped."""
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @dataclass
@@ -31,12 +51,16 @@ class Child:
     env: dict[str, str]
     stop_timeout: float
     process: subprocess.Popen[bytes] | None = None
-    restarts: int = 0
-    started_at: float = field(default=0.0)
+    started_at: float = 0.0
+    quick_deaths: int = 0
+    restart_at: float | None = field(default=None)
 
     def start(self) -> None:
-        self.process = subprocess.Popen(self.command, env=self.env, start_new_session=True)
+        self.process = subprocess.Popen(
+            self.command, env=self.env, start_new_session=True, preexec_fn=_die_with_parent
+        )
         self.started_at = time.monotonic()
+        self.restart_at = None
         log.info("started %s (pid %d)", self.name, self.process.pid)
 
     def stop(self) -> None:
@@ -51,29 +75,74 @@ class Child:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
 
+    def check(self, now: float) -> None:
+        """Restart the child if it died: after 1, 2, 4 … 30 s; give up on a crash loop."""
+        if self.process is None or self.process.poll() is None:
+            return
+        if self.restart_at is None:
+            lived = now - self.started_at
+            self.quick_deaths = self.quick_deaths + 1 if lived < QUICK_DEATH_SECONDS else 0
+            if self.quick_deaths >= MAX_QUICK_DEATHS:
+                raise StackFailed(
+                    f"{self.name} keeps exiting at start (code {self.process.returncode})"
+                )
+            pause = min(30.0, 2.0 ** max(self.quick_deaths - 1, 0))
+            log.warning("%s exited with code %s; restarting in %gs",
+                        self.name, self.process.returncode, pause)  # fmt: skip
+            self.restart_at = now + pause
+        elif now >= self.restart_at:
+            self.start()
+
 
 def _newsdesk(*args: str) -> list[str]:
     return [sys.executable, "-m", "newsdesk", *args]
 
 
-def run_stack(*, host: str, port: int, concurrency: int, data_dir: Path) -> int:
-    """Run everything until SIGINT/SIGTERM; returns the exit code."""
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+@contextmanager
+def _exclusive(data_dir: Path) -> Iterator[None]:
+    """Refuse to run two stacks on one data folder (two Redis servers on one AOF)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / ".lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StackFailed(f"another 'newsdesk up' is using {data_dir}") from None
+        yield
 
+
+def run_stack(*, host: str, port: int, concurrency: int, data_dir: Path) -> int:
+    """Run everything until SIGINT/SIGTERM/SIGHUP; returns the exit code."""
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        with _exclusive(data_dir):
+            return _supervise(
+                host=host, port=port, concurrency=concurrency, data_dir=data_dir, stop=stop
+            )
+    except StackFailed as exc:
+        log.error("%s", exc)
+        return 1
+
+
+def _supervise(
+    *, host: str, port: int, concurrency: int, data_dir: Path, stop: threading.Event
+) -> int:
     env = dict(os.environ)
     redis_process = None
     if not env.get("NEWSDESK_REDIS_URL"):
         redis_dir = data_dir / "redis"
-        redis_process, url = start_redis(data_dir=redis_dir, log_file=data_dir / "redis.log")
+        redis_process, url = start_redis(
+            data_dir=redis_dir, log_file=data_dir / "redis.log", preexec_fn=_die_with_parent
+        )
         env["NEWSDESK_REDIS_URL"] = url
         log.info("embedded redis-server at %s, data in %s (AOF on)", url, redis_dir)
     else:
         log.info("using Redis at NEWSDESK_REDIS_URL")
+    worker_grace = max(WorkerSettings().hard_limit(stage) for stage in Stage) + 30
     children = [
         Child("api", _newsdesk("api", "--host", host, "--port", str(port)), env, 15),
-        Child("worker", _newsdesk("worker", "--concurrency", str(concurrency)), env, 400),
+        Child("worker", _newsdesk("worker", "--concurrency", str(concurrency)), env, worker_grace),
         Child("reconciler", _newsdesk("reconcile"), env, 10),
     ]
     try:
@@ -81,31 +150,18 @@ def run_stack(*, host: str, port: int, concurrency: int, data_dir: Path) -> int:
             child.start()
         log.info("newsdesk is up: http://%s:%d (Ctrl-C stops everything)", host, port)
         while not stop.wait(0.5):
-            _restart_dead(children)
+            for child in children:
+                child.check(time.monotonic())
             if redis_process is not None and redis_process.poll() is not None:
-                log.error("redis-server exited with code %s; stopping", redis_process.returncode)
-                return 1
+                raise StackFailed(f"redis-server exited with code {redis_process.returncode}")
         return 0
     finally:
         for child in reversed(children):
             child.stop()
         if redis_process is not None and redis_process.poll() is None:
             redis_process.send_signal(signal.SIGTERM)  # SHUTDOWN: fsyncs the AOF first
-            redis_process.wait(30)
+            try:
+                redis_process.wait(60)
+            except subprocess.TimeoutExpired:
+                redis_process.kill()
         log.info("newsdesk stopped")
-
-
-def _restart_dead(children: list[Child]) -> None:
-    for child in children:
-        if child.process is None or child.process.poll() is None:
-            continue
-        if time.monotonic() - child.started_at < 2.0:
-            time.sleep(2.0)  # do not spin on a child that dies at once
-        child.restarts += 1
-        log.warning(
-            "%s exited with code %s; restarting (restart %d)",
-            child.name,
-            child.process.returncode,
-            child.restarts,
-        )
-        child.start()

@@ -29,7 +29,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         )
         producer = create_producer(settings)
         app.state.settings = settings
-        app.state.store = DocumentStore(redis, Keys(settings.key_prefix))
+        app.state.store = DocumentStore(redis, Keys(settings.key_prefix), settings)
         app.state.producer = producer
         try:
             yield

@@ -6,7 +6,7 @@ from celery import Celery
 from kombu.exceptions import OperationalError
 
 from contracts.messages import StageMessage
-from contracts.wire import QUEUE_BY_STAGE, TASK_BY_STAGE, Stage
+from contracts.wire import CELERY_SERIALIZATION, Stage
 from services.errors import StorageUnavailable
 from services.settings import ApiSettings
 
@@ -23,8 +23,7 @@ def create_producer(settings: ApiSettings) -> Celery:
     """A Celery app used only to send messages, configured like the workers' broker side."""
     producer = Celery("newsdesk-api", broker=settings.redis_url, set_as_current=False)
     producer.conf.update(
-        task_serializer="json",
-        accept_content=["json"],
+        **CELERY_SERIALIZATION,
         broker_connection_retry_on_startup=False,
         broker_transport_options={
             "visibility_timeout": settings.visibility_timeout_seconds,
@@ -40,11 +39,11 @@ def send_stage(producer: Celery, *, doc_id: str, stage: Stage) -> None:
     message = StageMessage(doc_id=doc_id, stage=stage)
     try:
         producer.send_task(
-            TASK_BY_STAGE[stage],
-            kwargs={"message": message.model_dump(mode="json")},
-            queue=QUEUE_BY_STAGE[stage],
+            message.task_name,
+            kwargs=message.task_kwargs(),
+            queue=message.queue,
             retry=True,
             retry_policy=_PUBLISH_RETRY_POLICY,
         )
     except (OperationalError, OSError) as exc:
-        raise StorageUnavailable(f"could not queue the document: {exc}") from exc
+        raise StorageUnavailable(f"could not queue document {doc_id}: {exc}") from exc

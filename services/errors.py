@@ -97,7 +97,13 @@ async def _on_http_exception(_: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc.status_code, code, str(exc.detail), dict(exc.headers or {}))
 
 
+async def _on_unexpected(_: Request, exc: Exception) -> JSONResponse:
+    # The server still logs the traceback: Starlette re-raises after this answer is sent.
+    return problem_response(500, "internal_error", "an unexpected error occurred; it was logged")
+
+
 EXCEPTION_HANDLERS = {
+    Exception: _on_unexpected,
     ApiError: _on_api_error,
     RequestValidationError: _on_request_validation,
     StarletteHTTPException: _on_http_exception,

@@ -95,6 +95,13 @@ def _parse_raw(
         raise InvalidDocument(
             f"content: not valid {encoding} at byte {exc.start}; declare the charset"
         ) from exc
+    if not content.isascii():
+        try:
+            content.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidDocument(
+                f"content: decoding as {encoding} gave no valid text at character {exc.start}"
+            ) from exc
     try:
         options = DocumentOptions.model_validate(dict(query))
     except ValidationError as exc:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import uuid
 from typing import Annotated, Any
 
 from celery import Celery
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from contracts.documents import DocumentAccepted, DocumentView, Problem
 from contracts.wire import STAGE_ORDER
@@ -20,6 +21,7 @@ from services.settings import ApiSettings
 from services.store import DocumentStore
 
 router = APIRouter()
+log = logging.getLogger("newsdesk.api")
 
 
 def _store(request: Request) -> DocumentStore:
@@ -46,11 +48,17 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _unavailable(settings: ApiSettings, exc: Exception) -> StorageUnavailable:
-    return StorageUnavailable(
-        f"Redis is unreachable ({exc}); nothing was stored, try again later",
-        headers={"Retry-After": str(settings.retry_after_seconds)},
-    )
+def _unavailable(settings: ApiSettings, exc: Exception, detail: str) -> StorageUnavailable:
+    """A 503 that says what the client should do; the cause goes to the log, not the client."""
+    log.warning("storage unavailable: %r", exc)
+    if isinstance(exc, ResponseError) and str(exc).startswith("OOM"):
+        detail = f"storage (Redis) is full; {detail}"
+    else:
+        detail = f"storage (Redis) is unavailable; {detail}"
+    return StorageUnavailable(detail, headers={"Retry-After": str(settings.retry_after_seconds)})
+
+
+NOT_ACCEPTED = "the document was not accepted, send it again later"
 
 
 @router.post(
@@ -80,20 +88,21 @@ async def submit_document(
     submission = await read_submission(request, max_bytes=settings.max_document_bytes)
     doc_id = uuid.uuid4().hex
     try:
-        await store.create(
+        created_at = await store.create(
             doc_id=doc_id,
             content=submission.content,
             content_type=submission.content_type,
             options=submission.options(),
         )
-    except RedisError as exc:
-        raise _unavailable(settings, exc) from exc
-    try:
         await run_in_threadpool(send_stage, producer, doc_id=doc_id, stage=STAGE_ORDER[0])
-    except StorageUnavailable as exc:
-        with contextlib.suppress(RedisError):  # if left, the reconciler queues it: nothing lost
+    except (RedisError, StorageUnavailable) as exc:
+        # Best effort: whatever was stored goes. If Redis cannot even do that, the record's
+        # short deadline makes the reconciler process it anyway — never lost, at worst twice.
+        with contextlib.suppress(RedisError):
             await store.withdraw(doc_id)
-        raise _unavailable(settings, exc) from exc
+        raise _unavailable(settings, exc, NOT_ACCEPTED) from exc
+    with contextlib.suppress(RedisError):  # failing this only costs one duplicate message
+        await store.mark_queued(doc_id, seen_updated_at=created_at)
     response.headers["Location"] = f"/v1/documents/{doc_id}"
     return DocumentAccepted(id=doc_id)
 
@@ -106,7 +115,7 @@ async def read_document(doc_id: str, store: StoreDep, settings: SettingsDep) -> 
         if view is None and await store.is_expired(doc_id):
             raise DocumentExpired(f"document {doc_id} has expired and its results were deleted")
     except RedisError as exc:
-        raise _unavailable(settings, exc) from exc
+        raise _unavailable(settings, exc, "try again later") from exc
     if view is None:
         raise DocumentNotFound(f"no document with id {doc_id}")
     return view
@@ -124,5 +133,5 @@ async def readyz(store: StoreDep, settings: SettingsDep) -> dict[str, str]:
     try:
         await store.redis.ping()
     except RedisError as exc:
-        raise _unavailable(settings, exc) from exc
+        raise _unavailable(settings, exc, "submissions are refused until it is back") from exc
     return {"status": "ready"}

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from redis.asyncio import Redis
+from redis.exceptions import WatchError
 
 from contracts import records
 from contracts.documents import (
@@ -21,6 +22,7 @@ from contracts.documents import (
 )
 from contracts.results import CleanResult, EntitiesResult, SummarizeOutput
 from contracts.wire import STAGE_ORDER, Keys, Stage
+from services.settings import ApiSettings
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -33,14 +35,17 @@ def utc_now() -> datetime:
 class DocumentStore:
     """Creates, reads and withdraws document records; Redis is the source of truth."""
 
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: Redis, keys: Keys, settings: ApiSettings) -> None:
         self.redis = redis
         self.keys = keys
+        self.settings = settings
 
     async def create(
         self, *, doc_id: str, content: str, content_type: ContentType, options: DocumentOptions
-    ) -> None:
-        """Store the record, its content and its pending entry in one MULTI."""
+    ) -> str:
+        """Store the record, its content and its pending entry in one MULTI; returns the
+        record's ``updated_at``. Until ``mark_queued``, the deadline is the short publish grace:
+        if the first stage is never queued, the reconciler queues it."""
         now = utc_now()
         fields: dict[Any, str] = {
             records.STATUS: DocumentStatus.QUEUED.value,
@@ -54,8 +59,28 @@ class DocumentStore:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(self.keys.document(doc_id), mapping=fields)
             pipe.set(self.keys.content(doc_id), content)
-            pipe.zadd(self.keys.pending, {doc_id: now.timestamp()})
+            deadline = now + timedelta(seconds=self.settings.publish_grace_seconds)
+            pipe.zadd(self.keys.pending, {doc_id: deadline.timestamp()})
             await pipe.execute()
+        return now.isoformat()
+
+    async def mark_queued(self, doc_id: str, *, seen_updated_at: str) -> None:
+        """The first stage is queued: give it the long queued deadline, unless a worker has
+        already moved the record on."""
+        key = self.keys.document(doc_id)
+        deadline = utc_now() + timedelta(seconds=self.settings.queued_stall_seconds)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key)
+                    if await pipe.hget(key, records.UPDATED_AT) != seen_updated_at.encode():
+                        return
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.zadd(self.keys.pending, {doc_id: deadline.timestamp()}, xx=True)
+                    await pipe.execute()
+                    return
+                except WatchError:
+                    continue
 
     async def withdraw(self, doc_id: str) -> None:
         """Remove a record that could not be queued, so it is neither processed nor shown."""

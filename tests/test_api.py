@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -184,7 +185,8 @@ async def test_size_limit_counts_received_bytes(
         declared = await api.post(
             "/v1/documents", content=b"a" * 1001, headers={"Content-Type": "text/plain"}
         )
-        _assert_problem(declared, 413, "document_too_large", "1001", "1000")
+        body = _assert_problem(declared, 413, "document_too_large", "is 1001 bytes", "1000")
+        assert "at least" not in str(body["detail"]), "refused on Content-Length, before reading"
 
         async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it arrives
             for _ in range(30):
@@ -193,7 +195,7 @@ async def test_size_limit_counts_received_bytes(
         streamed = await api.post(
             "/v1/documents", content=chunks(), headers={"Content-Type": "text/plain"}
         )
-        _assert_problem(streamed, 413, "document_too_large", "1000")
+        _assert_problem(streamed, 413, "document_too_large", "at least 1100 bytes", "1000")
         big_json = await api.post("/v1/documents", json={"content": "c" * 2000})
         _assert_problem(big_json, 413, "document_too_large")
     assert redis_client.zcard(Keys().pending) == 1, "only the accepted document is stored"
@@ -219,7 +221,7 @@ async def test_unreachable_redis_is_503_never_202() -> None:
             "/v1/documents", content=b"text", headers={"Content-Type": "text/plain"}
         )
         body = _assert_problem(response, 503, "storage_unavailable", "Redis")
-        assert "nothing was stored" in str(body["detail"])
+        assert "not accepted" in str(body["detail"]) and "127.0.0.1" not in str(body["detail"])
         assert response.headers["Retry-After"]
         _assert_problem(await api.get("/v1/documents/abc"), 503, "storage_unavailable")
         _assert_problem(await api.get("/readyz"), 503, "storage_unavailable")
@@ -242,3 +244,26 @@ async def test_stage_outputs_are_composed_into_the_result(
     assert result["language"] == clean["language"]
     assert result["warnings"] == ["w"]
     assert result["entities"] is None and result["summary"] is None
+
+
+@pytest.mark.parametrize(
+    ("charset", "body"), [("utf-7", b"x+2AA-y"), ("unicode_escape", b"x\\ud800y")]
+)
+async def test_a_charset_that_decodes_to_no_valid_text_is_422(
+    api: httpx.AsyncClient, charset: str, body: bytes
+) -> None:
+    response = await api.post(
+        "/v1/documents", content=body, headers={"Content-Type": f"text/plain; charset={charset}"}
+    )
+    _assert_problem(response, 422, "invalid_document", charset)
+
+
+async def test_the_pending_deadline_is_long_once_the_first_stage_is_queued(
+    api: httpx.AsyncClient, redis_client: Redis
+) -> None:
+    before = time.time()
+    response = await api.post(
+        "/v1/documents", content=b"News.", headers={"Content-Type": "text/plain"}
+    )
+    deadline = redis_client.zscore(Keys().pending, response.json()["id"])
+    assert deadline is not None and deadline > before + ApiSettings().queued_stall_seconds - 5

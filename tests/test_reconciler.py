@@ -1,4 +1,4 @@
-"""The reconciler and the attempt cap, against a real Redis (messages land in the real queues)."""
+"""Guarded record transitions, the reconciler and the attempt cap, against a real Redis."""
 
 from __future__ import annotations
 
@@ -11,19 +11,18 @@ from redis import Redis
 
 from contracts import records as fields
 from contracts.documents import DocumentOptions, DocumentStatus, StageState, StageStatus
+from contracts.results import CleanResult
 from contracts.wire import STAGE_ORDER, Keys, Stage
 from tests.conftest import RedisServer
 from workers.celery_app import create_celery
 from workers.reconciler import reconcile_once
-from workers.records import DocumentRecords, open_records, utc_now
+from workers.records import BeginOutcome, DocumentRecords, open_records, utc_now
 from workers.settings import WorkerSettings
 
 
 @pytest.fixture(scope="module")
 def settings(redis_server: RedisServer) -> WorkerSettings:
-    return WorkerSettings(
-        redis_url=redis_server.url, stall_margin_seconds=5, queued_stall_seconds=100, max_attempts=2
-    )
+    return WorkerSettings(redis_url=redis_server.url, stall_margin_seconds=5, max_attempts=2)
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +31,18 @@ def app(settings: WorkerSettings) -> Celery:
     return create_celery(settings)
 
 
+@pytest.fixture
+def records(settings: WorkerSettings, redis_client: Redis) -> DocumentRecords:
+    return open_records(settings)
+
+
 def _create(
-    redis: Redis, doc_id: str, *, moved_seconds_ago: float, stages: dict[Stage, StageStatus]
+    redis: Redis,
+    doc_id: str,
+    *,
+    deadline_in: float,
+    stages: dict[Stage, StageStatus],
+    started_ago: float = 0,
 ) -> None:
     keys, now = Keys(), utc_now()
     record = {
@@ -44,63 +53,147 @@ def _create(
         fields.OPTIONS: DocumentOptions().model_dump_json(),
     }
     for stage in STAGE_ORDER:
-        state = StageState(status=stages.get(stage, StageStatus.PENDING), started_at=now)
+        state = StageState(
+            status=stages.get(stage, StageStatus.PENDING),
+            started_at=now - timedelta(seconds=started_ago),
+        )
         record[fields.stage_field(stage)] = state.model_dump_json()
+        if state.status == StageStatus.RUNNING:
+            record[fields.owner_field(stage)] = "first-run"
     redis.hset(keys.document(doc_id), mapping=record)  # type: ignore[arg-type]
     redis.set(keys.content(doc_id), "Some text.")
-    redis.zadd(keys.pending, {doc_id: (now - timedelta(seconds=moved_seconds_ago)).timestamp()})
+    redis.zadd(keys.pending, {doc_id: (now + timedelta(seconds=deadline_in)).timestamp()})
 
 
-def _queued(redis: Redis, queue: str) -> list[str]:
-    return [
-        json.loads(raw)["headers"]["task"] + ":" + json.loads(raw)["headers"]["argsrepr"]
-        for raw in redis.lrange(queue, 0, -1)
-    ]
+def _queued_ids(redis: Redis, queue: str) -> list[str]:
+    messages = [json.loads(raw)["headers"] for raw in redis.lrange(queue, 0, -1)]
+    return sorted(h["kwargsrepr"].split("'doc_id': '")[1].split("'")[0] for h in messages)
 
 
-def test_stalled_stages_are_requeued_and_live_ones_left_alone(
-    settings: WorkerSettings, app: Celery, redis_client: Redis
+CLEANED = {Stage.CLEAN: StageStatus.COMPLETED}
+
+
+def test_overdue_stages_are_requeued_and_others_left_alone(
+    app: Celery, records: DocumentRecords, redis_client: Redis
 ) -> None:
-    records = open_records(settings)
-    hard = settings.hard_limit(Stage.ENTITIES)
-    done = {Stage.CLEAN: StageStatus.COMPLETED}
-    _create(
-        redis_client,
-        "dead-worker",
-        moved_seconds_ago=hard + 10,
-        stages={**done, Stage.ENTITIES: StageStatus.RUNNING},
-    )
-    _create(
-        redis_client,
-        "still-running",
-        moved_seconds_ago=hard - 10,
-        stages={**done, Stage.ENTITIES: StageStatus.RUNNING},
-    )
-    _create(redis_client, "lost-message", moved_seconds_ago=150, stages=done)
-    _create(redis_client, "waiting", moved_seconds_ago=50, stages=done)
+    running = {**CLEANED, Stage.ENTITIES: StageStatus.RUNNING}
+    _create(redis_client, "dead-worker", deadline_in=-1, stages=running)
+    _create(redis_client, "still-running", deadline_in=100, stages=running)
+    _create(redis_client, "never-queued", deadline_in=-1, stages=CLEANED)
+    _create(redis_client, "waiting", deadline_in=100, stages=CLEANED)
     redis_client.zadd(Keys().pending, {"expired": 0})
 
-    requeued = reconcile_once(records=records, app=app, settings=settings)
+    requeued = reconcile_once(records=records, app=app)
 
-    assert sorted(requeued) == [("dead-worker", Stage.ENTITIES), ("lost-message", Stage.ENTITIES)]
-    messages = [json.loads(raw) for raw in redis_client.lrange("entities", 0, -1)]
-    assert sorted(
-        m["headers"]["kwargsrepr"].count("dead-worker")
-        + 2 * m["headers"]["kwargsrepr"].count("lost-message")
-        for m in messages
-    ) == [1, 2]
+    assert sorted(requeued) == [("dead-worker", Stage.ENTITIES), ("never-queued", Stage.ENTITIES)]
+    assert _queued_ids(redis_client, "entities") == ["dead-worker", "never-queued"]
     assert redis_client.zscore(Keys().pending, "expired") is None, (
         "ids without a record are forgotten"
     )
-    assert reconcile_once(records=records, app=app, settings=settings) == [], (
-        "re-queued ids wait again"
+    assert reconcile_once(records=records, app=app) == [], "a re-queued stage gets a new deadline"
+    deadline = redis_client.zscore(Keys().pending, "never-queued")
+    assert deadline is not None and deadline > utc_now().timestamp() + 3000
+
+
+def test_an_unreadable_record_does_not_stop_the_others(
+    app: Celery, records: DocumentRecords, redis_client: Redis
+) -> None:
+    redis_client.hset(Keys().document("broken"), "status", "processing")
+    redis_client.zadd(Keys().pending, {"broken": 0})
+    _create(redis_client, "fine", deadline_in=-1, stages=CLEANED)
+    assert reconcile_once(records=records, app=app) == [("fine", Stage.ENTITIES)]
+    assert redis_client.zscore(Keys().pending, "broken") is None
+
+
+def test_a_duplicate_cannot_run_a_stage_whose_lease_is_alive(
+    records: DocumentRecords, redis_client: Redis
+) -> None:
+    _create(
+        redis_client,
+        "doc",
+        deadline_in=100,
+        stages={**CLEANED, Stage.ENTITIES: StageStatus.RUNNING},
     )
+    assert (
+        records.begin_stage("doc", Stage.ENTITIES, owner="second-run", count_attempt=True).outcome
+        == BeginOutcome.BUSY
+    )
+    retry = records.begin_stage("doc", Stage.ENTITIES, owner="first-run", count_attempt=False)
+    assert retry.outcome == BeginOutcome.STARTED, "the lease holder's own retry may go on"
+
+
+def test_an_expired_lease_can_be_taken_over(
+    records: DocumentRecords, settings: WorkerSettings, redis_client: Redis
+) -> None:
+    lease = settings.hard_limit(Stage.ENTITIES) + settings.stall_margin_seconds
+    _create(
+        redis_client,
+        "doc",
+        deadline_in=-1,
+        started_ago=lease + 1,
+        stages={**CLEANED, Stage.ENTITIES: StageStatus.RUNNING},
+    )
+    begun = records.begin_stage("doc", Stage.ENTITIES, owner="second-run", count_attempt=True)
+    assert begun.outcome == BeginOutcome.STARTED and begun.attempt == 1
+
+
+@pytest.mark.parametrize(
+    ("stages", "status", "outcome"),
+    [
+        ({}, DocumentStatus.QUEUED, BeginOutcome.NOT_READY),
+        (
+            {**CLEANED, Stage.ENTITIES: StageStatus.COMPLETED},
+            DocumentStatus.PROCESSING,
+            BeginOutcome.DONE,
+        ),
+        (CLEANED, DocumentStatus.FAILED, BeginOutcome.FINISHED),
+    ],
+)
+def test_stages_start_only_in_order_and_only_once(
+    records: DocumentRecords,
+    redis_client: Redis,
+    stages: dict[Stage, StageStatus],
+    status: DocumentStatus,
+    outcome: BeginOutcome,
+) -> None:
+    _create(redis_client, "doc", deadline_in=100, stages=stages)
+    redis_client.hset(Keys().document("doc"), fields.STATUS, status.value)
+    assert (
+        records.begin_stage("doc", Stage.ENTITIES, owner="run", count_attempt=True).outcome
+        == outcome
+    )
+    assert (
+        records.begin_stage("missing", Stage.CLEAN, owner="run", count_attempt=True).outcome
+        == BeginOutcome.MISSING
+    )
+    assert not redis_client.exists(Keys().document("missing")), "no partial record is created"
+
+
+def test_a_stale_run_cannot_reopen_a_finished_document(
+    records: DocumentRecords, redis_client: Redis
+) -> None:
+    _create(redis_client, "doc", deadline_in=100, stages={})
+    assert (
+        records.begin_stage("doc", Stage.CLEAN, owner="a", count_attempt=True).outcome
+        == BeginOutcome.STARTED
+    )
+    assert records.fail_document(
+        "doc", Stage.CLEAN, code="unprocessable_document", message="no text"
+    )
+    output = CleanResult(text="late")
+    assert (
+        records.complete_stage("doc", Stage.CLEAN, output, started_at=utc_now(), last=False) is None
+    )
+    assert not records.fail_document("doc", Stage.CLEAN, code="x", message="again")
+    snapshot = records.snapshot("doc")
+    assert snapshot is not None and snapshot.status == DocumentStatus.FAILED
+    assert not redis_client.exists(Keys().output("doc", Stage.CLEAN))
 
 
 def test_a_stage_started_too_often_fails_the_document(
-    settings: WorkerSettings, app: Celery, redis_client: Redis
+    app: Celery, records: DocumentRecords, settings: WorkerSettings, redis_client: Redis
 ) -> None:
-    _create(redis_client, "poison", moved_seconds_ago=0, stages={})
+    _create(redis_client, "poison", deadline_in=100, stages={})
     redis_client.hset(
         Keys().document("poison"), fields.attempts_field(Stage.CLEAN), settings.max_attempts
     )
@@ -109,7 +202,6 @@ def test_a_stage_started_too_often_fails_the_document(
         kwargs={"message": {"schema_version": 1, "doc_id": "poison", "stage": "clean"}}
     ).get()
     assert outcome == "failed"
-    records: DocumentRecords = open_records(settings)
     snapshot = records.snapshot("poison")
     assert snapshot is not None and snapshot.status == DocumentStatus.FAILED
     error = json.loads(redis_client.hget(Keys().document("poison"), fields.ERROR))  # type: ignore[arg-type]
@@ -118,3 +210,12 @@ def test_a_stage_started_too_often_fails_the_document(
     assert redis_client.zscore(Keys().pending, "poison") is None
     assert redis_client.ttl(Keys().document("poison")) > 0, "a finished record expires"
     assert redis_client.exists(Keys().tombstone("poison"))
+
+
+def test_a_message_for_another_stage_is_not_run(app: Celery, redis_client: Redis) -> None:
+    _create(redis_client, "doc", deadline_in=100, stages={})
+    task = app.tasks["newsdesk.entities"]
+    outcome = task.apply(
+        kwargs={"message": {"schema_version": 1, "doc_id": "doc", "stage": "clean"}}
+    ).get()
+    assert outcome == "misrouted"

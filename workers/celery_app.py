@@ -8,7 +8,7 @@ from celery import Celery
 from celery.signals import worker_process_init
 from kombu.entity import Queue
 
-from contracts.wire import QUEUE_BY_STAGE, TASK_BY_STAGE, Stage
+from contracts.wire import CELERY_SERIALIZATION, QUEUE_BY_STAGE, TASK_BY_STAGE, Stage
 from workers.settings import WorkerSettings
 from workers.tasks import StageRunner, register_stage_tasks
 
@@ -18,15 +18,15 @@ def create_celery(settings: WorkerSettings | None = None) -> Celery:
     settings = settings or WorkerSettings()
     app = Celery("newsdesk", broker=settings.redis_url, set_as_current=True)
     app.conf.update(
-        task_serializer="json",
-        result_serializer="json",
-        accept_content=["json"],
+        **CELERY_SERIALIZATION,
         task_ignore_result=True,  # results live in the document record, not a result backend
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         task_acks_on_failure_or_timeout=True,
         worker_prefetch_multiplier=1,
-        worker_cancel_long_running_tasks_on_connection_loss=True,
+        # A broker blip must not kill running stages (each would burn an attempt); a stage
+        # whose ack is lost is simply redelivered and skipped as a duplicate.
+        worker_cancel_long_running_tasks_on_connection_loss=False,
         worker_hijack_root_logger=False,
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,

