@@ -31,6 +31,7 @@ FAST_RECOVERY_ENV = {
     "NEWSDESK_SUMMARIZE_HARD_LIMIT_SECONDS": "25",
     "NEWSDESK_STALL_MARGIN_SECONDS": "2",
     "NEWSDESK_QUEUED_STALL_SECONDS": "8",
+    "NEWSDESK_PUBLISH_GRACE_SECONDS": "3",
     "NEWSDESK_RECONCILE_INTERVAL_SECONDS": "1",
     "NEWSDESK_RETRY_BACKOFF_SECONDS": "0.5",
     "NEWSDESK_LOG_LEVEL": "INFO",
@@ -62,6 +63,12 @@ class RedisServer:
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
+            self.process.wait(30)
+
+    def crash(self) -> None:
+        """SIGKILL: no shutdown, only what the AOF had fsynced survives."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
             self.process.wait(30)
 
     def client(self) -> Redis:

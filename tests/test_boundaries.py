@@ -55,6 +55,14 @@ def test_pipeline_functions_know_nothing_of_celery_or_redis() -> None:
                 assert name.startswith("workers.pipeline"), f"{path.name} imports {name}"
 
 
+@pytest.mark.parametrize("package", ["contracts", "services", "workers", "newsdesk"])
+def test_no_relative_imports_hide_from_these_checks(package: str) -> None:
+    for path in (REPO / package).rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        relative = [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level > 0]
+        assert not relative, f"{path.relative_to(REPO)} uses a relative import"
+
+
 def test_boundary_check_sees_imports() -> None:
     """The checks above would be vacuous if the parser found nothing."""
     assert "services" in _top_levels("services")["services/app.py"]

@@ -102,6 +102,26 @@ def test_a_failed_document_says_why(stack: Stack) -> None:
     assert view["stages"]["entities"]["status"] == "pending"
 
 
+def test_a_language_the_entity_model_lacks_completes_with_a_warning(stack: Stack) -> None:
+    german = (
+        "Der Bundestag hat am Dienstag ein neues Gesetz beschlossen, das die Mieten in großen "
+        "Städten begrenzt.\n\nDie Opposition kritisierte den Entwurf scharf. Vertreter der "
+        "Mieterverbände begrüßten die Entscheidung dagegen.\n\nDas Gesetz soll im kommenden "
+        "Jahr in Kraft treten, sofern der Bundesrat zustimmt."
+    )
+    with stack.client() as client:
+        response = client.post("/v1/documents?summary_sentences=2", content=german.encode(),
+                               headers={"Content-Type": "text/plain"})  # fmt: skip
+        view = wait_for_status(client, response.json()["id"], {"completed", "failed"})
+    assert view["status"] == "completed", view
+    assert view["stages"]["entities"]["status"] == "skipped"
+    result = view["result"]
+    assert result["language"]["code"] == "de"
+    assert result["entities"]["skipped"] and result["entities"]["mentions"] == []
+    assert any("'de'" in warning for warning in result["warnings"])
+    assert len(result["summary"]["sentences"]) == 2
+
+
 def test_worker_killed_mid_stage_document_still_completes_once(
     redis_server: RedisServer, redis_client: object, stack_factory: Callable[[str], Stack]
 ) -> None:
@@ -147,8 +167,9 @@ def test_worker_killed_mid_stage_document_still_completes_once(
     assert len(mentions) >= 40 * single * 0.9, "mentions cover the whole article once"
 
 
+@pytest.mark.parametrize("how", ["stop", "crash"])
 def test_redis_outage_is_503_and_accepted_documents_complete_after(
-    redis_factory: Callable[[], RedisServer], stack_factory: Callable[[str], Stack]
+    redis_factory: Callable[[], RedisServer], stack_factory: Callable[[str], Stack], how: str
 ) -> None:
     redis = redis_factory()
     stack = stack_factory(redis.url)
@@ -157,7 +178,11 @@ def test_redis_outage_is_503_and_accepted_documents_complete_after(
     stack.api()
     with stack.client() as client:
         accepted = [_submit(client, SEEDS / "article.txt", "text/plain") for _ in range(5)]
-        redis.stop()
+        if how == "crash":
+            time.sleep(1.5)  # appendfsync everysec: what is a second old is on disk
+            redis.crash()
+        else:
+            redis.stop()
         response = client.post(
             "/v1/documents", content=b"more news", headers={"Content-Type": "text/plain"}
         )

@@ -81,3 +81,24 @@ def test_up_runs_everything_stops_on_ctrl_c_and_keeps_documents(tmp_path: Path) 
     finally:
         again.send_signal(signal.SIGTERM)
         assert again.wait(60) == 0, log.read_text()
+
+
+def test_one_stack_per_data_folder_and_no_orphans_when_up_is_killed(tmp_path: Path) -> None:
+    data_dir, port, log = tmp_path / "var", free_port(), tmp_path / "up.log"
+    up = _start_up(data_dir, port, log)
+    try:
+        _wait_ready(f"http://127.0.0.1:{port}", up, log)
+        second_log = tmp_path / "second.log"
+        second = _start_up(data_dir, free_port(), second_log)
+        assert second.wait(60) == 1
+        assert "another 'newsdesk up' is using" in second_log.read_text()
+        redis_port = int(re.search(r"redis://127\.0\.0\.1:(\d+)", log.read_text()).group(1))  # type: ignore[union-attr]
+        up.kill()  # no chance to clean up: the children must go by themselves
+        up.wait(10)
+        deadline = time.monotonic() + 30
+        while (_listening(port) or _listening(redis_port)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _listening(port) and not _listening(redis_port), log.read_text()
+    finally:
+        if up.poll() is None:
+            up.kill()
