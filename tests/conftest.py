@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -173,7 +174,7 @@ class Stack:
             "--concurrency",
             str(concurrency),
             "--hostname",
-            f"w{index}@test",
+            f"w{index}@{socket.gethostname()}",
             env=env,
         )
 

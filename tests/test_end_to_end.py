@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +13,7 @@ import httpx
 import pytest
 
 from contracts.wire import STAGE_ORDER, Keys
-from tests.conftest import SEEDS, RedisServer, Stack, wait_for_status
+from tests.conftest import REPO, SEEDS, RedisServer, Stack, wait_for_status
 from workers.pipeline.clean import clean_document
 
 pytestmark = pytest.mark.e2e
@@ -198,3 +200,15 @@ def test_redis_outage_is_503_and_accepted_documents_complete_after(
             for doc_id in accepted
         ]
     assert [v["status"] for v in views] == ["completed"] * len(accepted), stack.logs()
+
+
+def test_healthchecks_used_by_compose_answer(stack: Stack) -> None:
+    def healthcheck(*args: str) -> int:
+        command = [sys.executable, "-m", "newsdesk", "healthcheck", *args]
+        return subprocess.run(command, env=stack.env, cwd=REPO, timeout=60, check=False).returncode
+
+    deadline = time.monotonic() + 60
+    while healthcheck("worker") != 0:  # the worker may still be loading its models
+        assert time.monotonic() < deadline, stack.logs()
+    assert healthcheck("api", "--url", f"{stack.base_url}/readyz") == 0
+    assert healthcheck("api", "--url", f"{stack.base_url}/nowhere") == 1
