@@ -22,70 +22,66 @@ REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "eval" / "results"
 
 
+def find_sets(data: Path) -> tuple[list[Path], list[Path]]:
+    """The extraction sets (folders with ground-truth.json) and summary sets (*.jsonl) in ``data``,
+    e.g. extraction-dev/ and summarization-dev.jsonl, or the held-out halves beside them."""
+    extraction = sorted(p.parent for p in data.glob("extraction*/ground-truth.json"))
+    summaries = sorted(data.glob("summarization*.jsonl"))
+    return extraction, summaries
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evaluation", description=__doc__)
     parser.add_argument(
         "--data",
         type=Path,
         default=REPO.parent / "shared" / "eval",
-        help="folder with extraction-dev/ and summarization-dev.jsonl",
+        help="folder with extraction*/ and summarization*.jsonl sets",
     )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    if not (args.data / "extraction-dev").is_dir():
-        parser.error(f"no evaluation data in {args.data} (expected extraction-dev/ there)")
+    extraction_sets, summary_sets = find_sets(args.data)
+    if not extraction_sets or not summary_sets:
+        parser.error(
+            f"no evaluation sets in {args.data} (expected extraction*/ and summarization*.jsonl)"
+        )
     began = time.perf_counter()
     report: dict[str, Any] = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
-        "extraction": evaluate_extraction(args.data / "extraction-dev"),
-        "summarization": evaluate_summarization(args.data / "summarization-dev.jsonl"),
+        "extraction": {p.name: evaluate_extraction(p) for p in extraction_sets},
+        "summarization": {p.stem: evaluate_summarization(p) for p in summary_sets},
         "entities_seed": evaluate_seed_entities(),
-        "stage_speed": measure_stage_speed(args.data / "extraction-dev"),
+        "stage_speed": measure_stage_speed(extraction_sets[0]),
     }
     report["seconds"] = round(time.perf_counter() - began, 1)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
     print(format_report(report))
-    print(
-        f"\nwritten to {(args.out / 'latest.json').relative_to(REPO) if args.out.is_relative_to(REPO) else args.out}"
-    )
+    print(f"\nwritten to {args.out / 'latest.json'} in {report['seconds']} s")
     return 0
 
 
 def format_report(report: dict[str, Any]) -> str:
-    """The figures as a Markdown table (the README's Quality section shows the same)."""
-    ext, summ, ent, speed = (
-        report[k] for k in ("extraction", "summarization", "entities_seed", "stage_speed")
-    )
-    lines = [
-        "| task | system | P | R | F1 | accuracy |",
-        "|---|---|---|---|---|---|",
-    ]
-    for task, key in (("extraction, HTML", "html"), ("extraction, pasted text", "pasted_text")):
-        for system, m in ext[key].items():
-            lines.append(
-                f"| {task} ({ext['documents']} pages) | {system} | {m['precision']:.3f} | "
-                f"{m['recall']:.3f} | {m['f1']:.3f} | {m['accuracy']:.3f} |"
-            )
-    lines.append(
-        f"| entities, hand-checked seed ({ent['gold']} entities) | newsdesk | "
-        f"{ent['precision']:.3f} | {ent['recall']:.3f} | {ent['f1']:.3f} | "
-        f"labels {ent['label_accuracy']:.3f} |"
-    )
-    lines += [
-        "",
-        "| summaries | system | ROUGE-1 | ROUGE-2 | ROUGE-Lsum |",
-        "|---|---|---|---|---|",
-    ]
-    for system, m in summ["systems"].items():
-        lines.append(
-            f"| {summ['documents']} articles | {system} | {m['rouge1']:.2f} | "
-            f"{m['rouge2']:.2f} | {m['rougeLsum']:.2f} |"
-        )
-    medians = speed["median_ms"]
-    lines += ["", "| stage | median ms per document |", "|---|---|"]
-    lines += [f"| {stage} | {ms} |" for stage, ms in medians.items()]
+    """The figures as Markdown tables (the README's Quality section shows the same)."""
+    lines = ["| set | task | system | P | R | F1 | exact |", "|---|---|---|---|---|---|---|"]
+    for name, ext in report["extraction"].items():
+        for task, key in (("HTML", "html"), ("pasted text", "pasted_text")):
+            for system, m in ext[key].items():
+                lines.append(f"| {name} ({ext['documents']} pages) | {task} | {system} | "
+                             f"{m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | "
+                             f"{m['accuracy']:.3f} |")  # fmt: skip
+    ent = report["entities_seed"]
+    lines.append(f"| seed ({ent['gold']} entities) | entities | newsdesk | {ent['precision']:.3f} | "
+                 f"{ent['recall']:.3f} | {ent['f1']:.3f} | labels {ent['label_accuracy']:.3f} |")  # fmt: skip
+    lines += ["", "| set | system | ROUGE-1 | ROUGE-2 | ROUGE-Lsum |", "|---|---|---|---|---|"]
+    for name, summ in report["summarization"].items():
+        for system, m in summ["systems"].items():
+            lines.append(f"| {name} ({summ['documents']} articles) | {system} | "
+                         f"{m['rouge1']:.2f} | {m['rouge2']:.2f} | {m['rougeLsum']:.2f} |")  # fmt: skip
+    speed = report["stage_speed"]
+    lines += ["", f"| stage | median ms per document ({speed['documents']} pages) |", "|---|---|"]
+    lines += [f"| {stage} | {ms} |" for stage, ms in speed["median_ms"].items()]
     lines.append(f"| all stages | {speed['words_per_second_all_stages']} words/s |")
     return "\n".join(lines)
 

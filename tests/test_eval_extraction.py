@@ -91,3 +91,17 @@ def test_format_table() -> None:
     }
     table = format_table(result)
     assert "html / newsdesk" in table and "0.667" in table
+
+
+def test_make_eval_finds_every_set_in_the_data_folder(tmp_path: Path) -> None:
+    from evaluation.__main__ import find_sets
+
+    for name in ("extraction-dev", "extraction-test"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "ground-truth.json").write_text("{}")
+    (tmp_path / "extraction-notes").mkdir()
+    (tmp_path / "summarization-dev.jsonl").write_text("")
+    (tmp_path / "summarization-test.jsonl").write_text("")
+    extraction, summaries = find_sets(tmp_path)
+    assert [p.name for p in extraction] == ["extraction-dev", "extraction-test"]
+    assert [p.name for p in summaries] == ["summarization-dev.jsonl", "summarization-test.jsonl"]
