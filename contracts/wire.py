@@ -56,6 +56,10 @@ class Keys:
         """String with one stage's output as contract JSON; a re-run overwrites it."""
         return f"{self.prefix}doc:{doc_id}:out:{stage.value}"
 
+    def idempotency(self, key_digest: str) -> str:
+        """String mapping a client's Idempotency-Key (hashed) to ``doc_id:fingerprint``."""
+        return f"{self.prefix}idem:{key_digest}"
+
     def tombstone(self, doc_id: str) -> str:
         """Marker left when a finished document expires, so its id answers 410, not 404."""
         return f"{self.prefix}gone:{doc_id}"

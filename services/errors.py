@@ -4,9 +4,11 @@ ApiError                      -> status, code, detail
 ├── UnsupportedContentType    415 unsupported_content_type
 ├── DocumentTooLarge          413 document_too_large
 ├── InvalidDocument           422 invalid_document (names the field)
+├── IdempotencyKeyReused      409 idempotency_key_reused (same key, another document)
 ├── DocumentNotFound          404 document_not_found
 ├── DocumentExpired           410 document_expired
-└── StorageUnavailable        503 storage_unavailable (Redis unreachable: nothing accepted)
+└── StorageUnavailable        503 storage_unavailable (Redis unreachable or full)
+anything else                 500 internal_error (logged by the server)
 """
 
 from __future__ import annotations
@@ -47,6 +49,10 @@ class DocumentTooLarge(ApiError):
 
 class InvalidDocument(ApiError):
     status, code = 422, "invalid_document"
+
+
+class IdempotencyKeyReused(ApiError):
+    status, code = 409, "idempotency_key_reused"
 
 
 class DocumentNotFound(ApiError):

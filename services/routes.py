@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import uuid
 from typing import Annotated, Any
 
@@ -15,7 +16,12 @@ from redis.exceptions import RedisError, ResponseError
 from contracts.documents import DocumentAccepted, DocumentView, Problem
 from contracts.wire import STAGE_ORDER
 from services.dispatch import send_stage
-from services.errors import DocumentExpired, DocumentNotFound, StorageUnavailable
+from services.errors import (
+    DocumentExpired,
+    DocumentNotFound,
+    InvalidDocument,
+    StorageUnavailable,
+)
 from services.intake import read_submission
 from services.settings import ApiSettings
 from services.store import DocumentStore
@@ -44,7 +50,7 @@ SettingsDep = Annotated[ApiSettings, Depends(_settings)]
 ProducerDep = Annotated[Celery, Depends(_producer)]
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem} for status in (404, 410, 413, 415, 422, 503)
+    status: {"model": Problem} for status in (404, 409, 410, 413, 415, 422, 503)
 }
 
 
@@ -59,6 +65,16 @@ def _unavailable(settings: ApiSettings, exc: Exception, detail: str) -> StorageU
 
 
 NOT_ACCEPTED = "the document was not accepted, send it again later"
+SEND_AGAIN_WITH_KEY = "send it again later with the same Idempotency-Key"
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+def _idempotency_key(request: Request) -> str | None:
+    """The client's Idempotency-Key header: 1–255 visible ASCII characters, or absent."""
+    key = request.headers.get("idempotency-key")
+    if key is not None and not IDEMPOTENCY_KEY.match(key):
+        raise InvalidDocument("Idempotency-Key header: 1 to 255 visible ASCII characters")
+    return key
 
 
 @router.post(
@@ -86,23 +102,34 @@ async def submit_document(
 ) -> DocumentAccepted:
     """Store a document durably and queue its first stage; 202 only once both are done."""
     submission = await read_submission(request, max_bytes=settings.max_document_bytes)
+    key = _idempotency_key(request)
     doc_id = uuid.uuid4().hex
     try:
-        created_at = await store.create(
+        created = await store.create(
             doc_id=doc_id,
             content=submission.content,
             content_type=submission.content_type,
             options=submission.options(),
+            idempotency_key=key,
         )
-        await run_in_threadpool(send_stage, producer, doc_id=doc_id, stage=STAGE_ORDER[0])
+        if not created.replayed:
+            await run_in_threadpool(send_stage, producer, doc_id=doc_id, stage=STAGE_ORDER[0])
     except (RedisError, StorageUnavailable) as exc:
+        if key is not None:
+            # What was stored stays: the reconciler queues it, and the client's retry with the
+            # same key gets this same document back.
+            raise _unavailable(settings, exc, SEND_AGAIN_WITH_KEY) from exc
         # Best effort: whatever was stored goes. If Redis cannot even do that, the record's
         # short deadline makes the reconciler process it anyway — never lost, at worst twice.
         with contextlib.suppress(RedisError):
             await store.withdraw(doc_id)
         raise _unavailable(settings, exc, NOT_ACCEPTED) from exc
-    with contextlib.suppress(RedisError):  # failing this only costs one duplicate message
-        await store.mark_queued(doc_id, seen_updated_at=created_at)
+    if created.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+        doc_id = created.doc_id
+    else:
+        with contextlib.suppress(RedisError):  # failing this only costs one duplicate message
+            await store.mark_queued(doc_id, seen_updated_at=created.updated_at)
     response.headers["Location"] = f"/v1/documents/{doc_id}"
     return DocumentAccepted(id=doc_id)
 

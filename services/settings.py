@@ -19,6 +19,8 @@ class ApiSettings(BaseSettings):
     redis_timeout_seconds: float = Field(default=2.0, gt=0)
     visibility_timeout_seconds: int = Field(default=3600, gt=0)
     retry_after_seconds: int = Field(default=5, ge=1)
+    # How long an Idempotency-Key keeps answering with the document it first created.
+    idempotency_ttl_seconds: int = Field(default=24 * 3600, gt=0)
     # Deadlines in the pending set (see workers.reconciler); keep equal to the workers' values.
     publish_grace_seconds: float = Field(default=DEFAULT_PUBLISH_GRACE_SECONDS, gt=0)
     queued_stall_seconds: float = Field(default=DEFAULT_QUEUED_STALL_SECONDS, gt=0)

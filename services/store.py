@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -22,6 +24,7 @@ from contracts.documents import (
 )
 from contracts.results import CleanResult, EntitiesResult, SummarizeOutput
 from contracts.wire import STAGE_ORDER, Keys, Stage
+from services.errors import IdempotencyKeyReused
 from services.settings import ApiSettings
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -30,6 +33,32 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 def utc_now() -> datetime:
     """The current time, timezone-aware UTC."""
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Created:
+    """A stored document: new, or the one an earlier request with the same key created."""
+
+    doc_id: str
+    updated_at: str = ""
+    replayed: bool = False
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _fingerprint(content: str, content_type: str, options: DocumentOptions) -> str:
+    return _digest(f"{content_type}\0{options.model_dump_json()}\0{content}")
+
+
+def _replay(earlier: str, fingerprint: str) -> Created:
+    doc_id, _, earlier_fingerprint = earlier.partition(":")
+    if earlier_fingerprint != fingerprint:
+        raise IdempotencyKeyReused(
+            f"Idempotency-Key was already used for document {doc_id}, with other content or options"
+        )
+    return Created(doc_id=doc_id, replayed=True)
 
 
 class DocumentStore:
@@ -41,11 +70,21 @@ class DocumentStore:
         self.settings = settings
 
     async def create(
-        self, *, doc_id: str, content: str, content_type: ContentType, options: DocumentOptions
-    ) -> str:
-        """Store the record, its content and its pending entry in one MULTI; returns the
-        record's ``updated_at``. Until ``mark_queued``, the deadline is the short publish grace:
-        if the first stage is never queued, the reconciler queues it."""
+        self,
+        *,
+        doc_id: str,
+        content: str,
+        content_type: ContentType,
+        options: DocumentOptions,
+        idempotency_key: str | None = None,
+    ) -> Created:
+        """Store the record, its content and its pending entry in one MULTI.
+
+        Until ``mark_queued`` the deadline is the short publish grace: if the first stage is
+        never queued, the reconciler queues it. With an ``idempotency_key`` seen before, nothing
+        is written and the document it created is returned (``replayed``); the same key with
+        another document raises ``IdempotencyKeyReused``.
+        """
         now = utc_now()
         fields: dict[Any, str] = {
             records.STATUS: DocumentStatus.QUEUED.value,
@@ -56,13 +95,28 @@ class DocumentStore:
         }
         for stage in STAGE_ORDER:
             fields[records.stage_field(stage)] = StageState().model_dump_json()
+        fingerprint = _fingerprint(content, content_type, options)
+        idem_key = self.keys.idempotency(_digest(idempotency_key)) if idempotency_key else None
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self.keys.document(doc_id), mapping=fields)
-            pipe.set(self.keys.content(doc_id), content)
-            deadline = now + timedelta(seconds=self.settings.publish_grace_seconds)
-            pipe.zadd(self.keys.pending, {doc_id: deadline.timestamp()})
-            await pipe.execute()
-        return now.isoformat()
+            while True:
+                try:
+                    if idem_key is not None:
+                        await pipe.watch(idem_key)
+                        earlier = await pipe.get(idem_key)
+                        if earlier is not None:
+                            return _replay(_text(earlier), fingerprint)
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    if idem_key is not None:
+                        ttl = self.settings.idempotency_ttl_seconds
+                        pipe.set(idem_key, f"{doc_id}:{fingerprint}", ex=ttl)
+                    pipe.hset(self.keys.document(doc_id), mapping=fields)
+                    pipe.set(self.keys.content(doc_id), content)
+                    deadline = now + timedelta(seconds=self.settings.publish_grace_seconds)
+                    pipe.zadd(self.keys.pending, {doc_id: deadline.timestamp()})
+                    await pipe.execute()
+                    return Created(doc_id=doc_id, updated_at=now.isoformat())
+                except WatchError:
+                    continue
 
     async def mark_queued(self, doc_id: str, *, seen_updated_at: str) -> None:
         """The first stage is queued: give it the long queued deadline, unless a worker has
@@ -156,3 +210,7 @@ def _document_result(outputs: dict[Stage, bytes | str | None]) -> DocumentResult
         keywords=summarized.keywords if summarized else None,
         warnings=warnings,
     )
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -267,3 +267,36 @@ async def test_the_pending_deadline_is_long_once_the_first_stage_is_queued(
     )
     deadline = redis_client.zscore(Keys().pending, response.json()["id"])
     assert deadline is not None and deadline > before + ApiSettings().queued_stall_seconds - 5
+
+
+async def test_an_idempotency_key_replays_the_first_document(
+    api: httpx.AsyncClient, redis_client: Redis
+) -> None:
+    headers = {"Content-Type": "text/plain", "Idempotency-Key": "batch-7/article-42"}
+    first = await api.post("/v1/documents", content=b"Some news.", headers=headers)
+    again = await api.post("/v1/documents", content=b"Some news.", headers=headers)
+    assert first.status_code == again.status_code == 202
+    assert again.json()["id"] == first.json()["id"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert redis_client.llen("clean") == 1, "the replay queued nothing"
+    other = await api.post("/v1/documents", content=b"Other news.", headers=headers)
+    _assert_problem(other, 409, "idempotency_key_reused", first.json()["id"])
+    fresh = await api.post(
+        "/v1/documents", content=b"Some news.", headers={"Content-Type": "text/plain"}
+    )
+    assert fresh.json()["id"] != first.json()["id"], "without a key, every request is new"
+
+
+@pytest.mark.parametrize("key", ["", "x" * 256, "two words"])
+async def test_a_malformed_idempotency_key_is_422(api: httpx.AsyncClient, key: str) -> None:
+    headers = {"Content-Type": "text/plain", "Idempotency-Key": key}
+    response = await api.post("/v1/documents", content=b"News.", headers=headers)
+    _assert_problem(response, 422, "invalid_document", "Idempotency-Key")
+
+
+async def test_unreachable_redis_with_a_key_asks_for_the_same_key() -> None:
+    async with _client(f"redis://127.0.0.1:{free_port()}/0") as api:
+        headers = {"Content-Type": "text/plain", "Idempotency-Key": "k1"}
+        response = await api.post("/v1/documents", content=b"News.", headers=headers)
+        _assert_problem(response, 503, "storage_unavailable", "same Idempotency-Key")
