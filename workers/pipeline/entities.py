@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from spacy.language import Language
 
 from contracts.results import EntitiesResult, Entity, Mention
-from workers.pipeline.sentences import split_paragraphs
+from workers.pipeline.sentences import paragraph_docs
 
 # Labels naming a thing that can be referred to by part of its name ("Austin" for "Lloyd Austin").
 NAME_LABELS = frozenset(
@@ -37,16 +37,11 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 
 def find_mentions(nlp: Language, text: str) -> list[Mention]:
     """Every entity mention spaCy's NER finds, paragraph by paragraph, with offsets into ``text``."""
-    paragraphs = split_paragraphs(text)
     mentions: list[Mention] = []
-    with nlp.select_pipes(enable=["ner"]):
-        docs = nlp.pipe(text[p.start : p.end] for p in paragraphs)
-        for paragraph, doc in zip(paragraphs, docs, strict=True):
-            for ent in doc.ents:
-                start, end = paragraph.start + ent.start_char, paragraph.start + ent.end_char
-                mentions.append(
-                    Mention(text=text[start:end], label=ent.label_, start=start, end=end)
-                )
+    for offset, doc in paragraph_docs(nlp, text, component="ner"):
+        for ent in doc.ents:
+            start, end = offset + ent.start_char, offset + ent.end_char
+            mentions.append(Mention(text=text[start:end], label=ent.label_, start=start, end=end))
     return mentions
 
 

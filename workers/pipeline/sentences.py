@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from spacy.language import Language
+from spacy.tokens import Doc
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 # The longest block handed to spaCy at once (its own limit is 1,000,000 characters).
@@ -61,18 +63,22 @@ def split_sentences(nlp: Language, text: str) -> list[TextSpan]:
     The statistical splitter ignores blank lines, so paragraphs are split first and each
     is segmented on its own; only the ``senter`` component runs.
     """
-    paragraphs = split_paragraphs(text)
     sentences: list[TextSpan] = []
-    with nlp.select_pipes(enable=["senter"]):
+    for offset, doc in paragraph_docs(nlp, text, component="senter"):
+        for sent in doc.sents:
+            span = _trimmed(text, offset + sent.start_char, offset + sent.end_char)
+            if span is not None:
+                sentences.append(span)
+    return sentences
+
+
+def paragraph_docs(nlp: Language, text: str, *, component: str) -> Iterator[tuple[int, Doc]]:
+    """Each paragraph of ``text`` run through only ``component``, with its start offset."""
+    paragraphs = split_paragraphs(text)
+    with nlp.select_pipes(enable=[component]):
         docs = nlp.pipe(text[p.start : p.end] for p in paragraphs)
         for paragraph, doc in zip(paragraphs, docs, strict=True):
-            for sent in doc.sents:
-                span = _trimmed(
-                    text, paragraph.start + sent.start_char, paragraph.start + sent.end_char
-                )
-                if span is not None:
-                    sentences.append(span)
-    return sentences
+            yield paragraph.start, doc
 
 
 def _trimmed(text: str, start: int, end: int) -> TextSpan | None:
