@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from workers.pipeline.clean import UnprocessableDocument, clean_document, normalize_text
-from workers.pipeline.clean_boilerplate import is_boilerplate_line, is_dateline
+from workers.pipeline.clean_boilerplate import byline_author, is_boilerplate_line, is_dateline
 from workers.pipeline.clean_html import filter_lines
 from workers.pipeline.clean_text import LineKind, classify_line, clean_plain_text
 
@@ -184,3 +184,24 @@ def test_unprocessable_documents(content: str, content_type: str) -> None:
 def test_content_type_parameters_are_ignored() -> None:
     result = clean_document(content=PROSE, content_type="text/plain; charset=utf-8")
     assert result.text == PROSE
+
+
+@pytest.mark.parametrize(
+    ("line", "author"),
+    [
+        ("By Peoples Dispatch", "Peoples Dispatch"),
+        ("By Jane Doe, Reuters", "Jane Doe"),
+        ("BY JOHN SMITH | Updated 5:30 PM", "JOHN SMITH"),
+        ("By May 5 the plan was dropped", None),
+        ("Bystanders gathered outside the court", None),
+        ("The report was written by staff", None),
+    ],
+)
+def test_byline_author(line: str, author: str | None) -> None:
+    assert byline_author(line) == author
+
+
+def test_plain_text_author_comes_from_the_dropped_byline() -> None:
+    result = clean_document(content=(SEEDS / "article.txt").read_text(), content_type="text/plain")
+    assert result.author == "Peoples Dispatch"
+    assert "By Peoples Dispatch" in result.removed

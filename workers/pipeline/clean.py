@@ -18,6 +18,7 @@ import re
 import unicodedata
 
 from contracts.results import CleanResult
+from workers.pipeline.clean_boilerplate import byline_author
 from workers.pipeline.clean_html import extract_html
 from workers.pipeline.clean_text import clean_plain_text
 
@@ -74,9 +75,11 @@ def _clean_text(content: str) -> CleanResult:
     cleaned = clean_plain_text(normalize_text(content))
     if not cleaned.text:
         raise UnprocessableDocument("no body text found in the plain-text document")
+    authors = (byline_author(line) for line in cleaned.removed)
     return CleanResult(
         text=normalize_text(cleaned.text),
         title=cleaned.title,
+        author=next((name for name in authors if name), None),
         removed=_bounded(cleaned.removed),
     )
 

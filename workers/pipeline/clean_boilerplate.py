@@ -135,3 +135,17 @@ def is_dateline(line: str) -> bool:
         return True
     matches = _DATE_OR_TIME.findall(line)
     return bool(matches) and words <= 10
+
+
+_BYLINE = re.compile(r"^by\s+(?P<names>[^|,•·–—(]+)", re.IGNORECASE)
+
+
+def byline_author(line: str) -> str | None:
+    """The name(s) in a byline ("By Jane Doe, Reuters | 5 May" -> "Jane Doe"), else None."""
+    match = _BYLINE.match(line.strip())
+    if match is None or word_count(line) > MAX_SHORT_LINE_WORDS:
+        return None
+    names = match.group("names").strip(" .")
+    if not names or _DATE_OR_TIME.search(names):
+        return None
+    return names
