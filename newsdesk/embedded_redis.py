@@ -65,6 +65,7 @@ def start_redis(
     host: str = "127.0.0.1",
     log_file: Path | None = None,
     preexec_fn: Callable[[], None] | None = None,
+    pass_fds: tuple[int, ...] = (),
 ) -> tuple[subprocess.Popen[bytes], str]:
     """Start redis-server and wait until it answers; returns the process and its URL.
 
@@ -76,6 +77,7 @@ def start_redis(
         process = subprocess.Popen(
             redis_server_command(data_dir=data_dir.resolve(), port=port, host=host),
             stdout=output, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=preexec_fn,
+            pass_fds=pass_fds,
         )  # fmt: skip
     url = f"redis://{host}:{port}/0"
     try:

@@ -37,9 +37,11 @@ class StackFailed(RuntimeError):
     """A child could not be kept running; the stack was stopped."""
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
+def _die_with_parent(parent: int = os.getpid()) -> None:  # in the child, between fork and exec
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # the supervisor died before prctl took effect
+        os._exit(1)
 
 
 @dataclass
@@ -99,15 +101,16 @@ def _newsdesk(*args: str) -> list[str]:
 
 
 @contextmanager
-def _exclusive(data_dir: Path) -> Iterator[None]:
-    """Refuse to run two stacks on one data folder (two Redis servers on one AOF)."""
+def _exclusive(data_dir: Path) -> Iterator[int]:
+    """Refuse to run two stacks on one data folder (two Redis servers on one AOF). Yields the
+    lock's file descriptor: handed to redis-server, it holds the lock until Redis is gone."""
     data_dir.mkdir(parents=True, exist_ok=True)
     with open(data_dir / ".lock", "w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise StackFailed(f"another 'newsdesk up' is using {data_dir}") from None
-        yield
+        yield lock.fileno()
 
 
 def run_stack(*, host: str, port: int, concurrency: int, data_dir: Path) -> int:
@@ -116,24 +119,28 @@ def run_stack(*, host: str, port: int, concurrency: int, data_dir: Path) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, lambda *_: stop.set())
     try:
-        with _exclusive(data_dir):
+        with _exclusive(data_dir) as lock_fd:
             return _supervise(
-                host=host, port=port, concurrency=concurrency, data_dir=data_dir, stop=stop
-            )
+                host=host, port=port, concurrency=concurrency, data_dir=data_dir, stop=stop,
+                lock_fd=lock_fd,
+            )  # fmt: skip
     except StackFailed as exc:
         log.error("%s", exc)
         return 1
 
 
 def _supervise(
-    *, host: str, port: int, concurrency: int, data_dir: Path, stop: threading.Event
+    *, host: str, port: int, concurrency: int, data_dir: Path, stop: threading.Event, lock_fd: int
 ) -> int:
     env = dict(os.environ)
     redis_process = None
     if not env.get("NEWSDESK_REDIS_URL"):
         redis_dir = data_dir / "redis"
         redis_process, url = start_redis(
-            data_dir=redis_dir, log_file=data_dir / "redis.log", preexec_fn=_die_with_parent
+            data_dir=redis_dir,
+            log_file=data_dir / "redis.log",
+            preexec_fn=_die_with_parent,
+            pass_fds=(lock_fd,),
         )
         env["NEWSDESK_REDIS_URL"] = url
         log.info("embedded redis-server at %s, data in %s (AOF on)", url, redis_dir)

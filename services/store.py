@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from redis.asyncio import Redis
-from redis.exceptions import WatchError
+from redis.exceptions import RedisError, WatchError
 
 from contracts import records
 from contracts.documents import (
@@ -27,6 +27,8 @@ from contracts.wire import STAGE_ORDER, Keys, Stage
 from services.errors import IdempotencyKeyReused
 from services.settings import ApiSettings
 
+# A WATCHed transaction re-reads when its keys change under it; past this, it gives up.
+MAX_TRANSACTION_TRIES = 50
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
@@ -98,11 +100,14 @@ class DocumentStore:
         fingerprint = _fingerprint(content, content_type, options)
         idem_key = self.keys.idempotency(_digest(idempotency_key)) if idempotency_key else None
         async with self.redis.pipeline(transaction=True) as pipe:
-            while True:
+            for _ in range(MAX_TRANSACTION_TRIES):
                 try:
                     if idem_key is not None:
                         await pipe.watch(idem_key)
                         earlier = await pipe.get(idem_key)
+                        if earlier is not None and _text(earlier) == f"{doc_id}:{fingerprint}":
+                            # Our own MULTI landed although its reply was lost.
+                            return Created(doc_id=doc_id, updated_at=now.isoformat())
                         if earlier is not None:
                             return _replay(_text(earlier), fingerprint)
                     pipe.multi()  # type: ignore[no-untyped-call]
@@ -117,6 +122,7 @@ class DocumentStore:
                     return Created(doc_id=doc_id, updated_at=now.isoformat())
                 except WatchError:
                     continue
+        raise RedisError("the idempotency key kept changing under this request")
 
     async def mark_queued(self, doc_id: str, *, seen_updated_at: str) -> None:
         """The first stage is queued: give it the long queued deadline, unless a worker has
@@ -124,7 +130,7 @@ class DocumentStore:
         key = self.keys.document(doc_id)
         deadline = utc_now() + timedelta(seconds=self.settings.queued_stall_seconds)
         async with self.redis.pipeline(transaction=True) as pipe:
-            while True:
+            for _ in range(MAX_TRANSACTION_TRIES):
                 try:
                     await pipe.watch(key)
                     if await pipe.hget(key, records.UPDATED_AT) != seen_updated_at.encode():

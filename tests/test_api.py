@@ -14,6 +14,7 @@ from redis import Redis
 from contracts.wire import Keys, Stage
 from newsdesk.embedded_redis import free_port
 from services.app import create_app
+from services.dispatch import create_producer
 from services.settings import ApiSettings
 from tests.conftest import SEEDS, RedisServer
 
@@ -300,3 +301,30 @@ async def test_unreachable_redis_with_a_key_asks_for_the_same_key() -> None:
         headers = {"Content-Type": "text/plain", "Idempotency-Key": "k1"}
         response = await api.post("/v1/documents", content=b"News.", headers=headers)
         _assert_problem(response, 503, "storage_unavailable", "same Idempotency-Key")
+
+
+@pytest.mark.parametrize("key", [None, "k-42"])
+async def test_a_document_that_cannot_be_queued_is_not_acknowledged(
+    redis_server: RedisServer, redis_client: Redis, key: str | None
+) -> None:
+    settings = ApiSettings(redis_url=redis_server.url, redis_timeout_seconds=0.5)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        # The store answers, the broker does not.
+        app.state.producer = create_producer(
+            settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
+        )
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://newsdesk") as api:
+            headers = {"Content-Type": "text/plain", **({"Idempotency-Key": key} if key else {})}
+            response = await api.post("/v1/documents", content=b"News.", headers=headers)
+    _assert_problem(response, 503, "storage_unavailable")
+    stored = redis_client.zrange(Keys().pending, 0, -1)
+    if key is None:
+        assert stored == [] and redis_client.keys("newsdesk:doc:*") == [], "withdrawn"
+    else:
+        # Kept for the reconciler to queue; the client's retry with the key gets it back.
+        assert len(stored) == 1
+        async with _client(redis_server.url) as api:
+            again = await api.post("/v1/documents", content=b"News.", headers=headers)
+        assert again.status_code == 202 and again.json()["id"] == stored[0].decode()

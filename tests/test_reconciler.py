@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from celery import Celery
@@ -15,8 +16,8 @@ from contracts.results import CleanResult
 from contracts.wire import STAGE_ORDER, Keys, Stage
 from tests.conftest import RedisServer
 from workers.celery_app import create_celery
-from workers.reconciler import reconcile_once
-from workers.records import BeginOutcome, DocumentRecords, open_records, utc_now
+from workers.reconciler import Reconciler, reconcile_once
+from workers.records import BeginOutcome, DocumentRecords, DocumentSnapshot, open_records, utc_now
 from workers.settings import WorkerSettings
 
 
@@ -95,7 +96,7 @@ def test_overdue_stages_are_requeued_and_others_left_alone(
     assert deadline is not None and deadline > utc_now().timestamp() + 3000
 
 
-def test_an_unreadable_record_does_not_stop_the_others(
+def test_an_unreadable_record_is_failed_without_stopping_the_others(
     app: Celery, records: DocumentRecords, redis_client: Redis
 ) -> None:
     redis_client.hset(Keys().document("broken"), "status", "processing")
@@ -103,6 +104,10 @@ def test_an_unreadable_record_does_not_stop_the_others(
     _create(redis_client, "fine", deadline_in=-1, stages=CLEANED)
     assert reconcile_once(records=records, app=app) == [("fine", Stage.ENTITIES)]
     assert redis_client.zscore(Keys().pending, "broken") is None
+    error = json.loads(redis_client.hget(Keys().document("broken"), fields.ERROR))  # type: ignore[arg-type]
+    assert error["code"] == "unreadable_record"
+    assert redis_client.hget(Keys().document("broken"), fields.STATUS) == b"failed"
+    assert redis_client.ttl(Keys().document("broken")) > 0
 
 
 def test_a_duplicate_cannot_run_a_stage_whose_lease_is_alive(
@@ -114,12 +119,11 @@ def test_a_duplicate_cannot_run_a_stage_whose_lease_is_alive(
         deadline_in=100,
         stages={**CLEANED, Stage.ENTITIES: StageStatus.RUNNING},
     )
-    assert (
-        records.begin_stage("doc", Stage.ENTITIES, owner="second-run", count_attempt=True).outcome
-        == BeginOutcome.BUSY
-    )
-    retry = records.begin_stage("doc", Stage.ENTITIES, owner="first-run", count_attempt=False)
-    assert retry.outcome == BeginOutcome.STARTED, "the lease holder's own retry may go on"
+    busy = records.begin_stage("doc", Stage.ENTITIES, run="second-run")
+    assert busy.outcome == BeginOutcome.BUSY
+    own = records.begin_stage("doc", Stage.ENTITIES, run="first-run")
+    assert own.outcome == BeginOutcome.STARTED, "a lost reply: the holder recognises its lease"
+    assert own.attempt == 0, "and counts no second attempt"
 
 
 def test_an_expired_lease_can_be_taken_over(
@@ -133,8 +137,24 @@ def test_an_expired_lease_can_be_taken_over(
         started_ago=lease + 1,
         stages={**CLEANED, Stage.ENTITIES: StageStatus.RUNNING},
     )
-    begun = records.begin_stage("doc", Stage.ENTITIES, owner="second-run", count_attempt=True)
+    begun = records.begin_stage("doc", Stage.ENTITIES, run="second-run")
     assert begun.outcome == BeginOutcome.STARTED and begun.attempt == 1
+    # The first run comes back late: its lease is gone, so it can neither complete nor fail.
+    late = CleanResult(text="late")
+    assert (
+        records.complete_stage(
+            "doc", Stage.ENTITIES, late, run="first-run", started_at=utc_now(), last=False
+        )
+        is None
+    )
+    assert not records.fail_document(
+        "doc", Stage.ENTITIES, run="first-run", code="stage_timeout", message="slow"
+    )
+    assert records.complete_stage(
+        "doc", Stage.ENTITIES, late, run="second-run", started_at=utc_now(), last=False
+    )
+    snapshot = records.snapshot("doc")
+    assert snapshot is not None and snapshot.stages[Stage.ENTITIES].status == StageStatus.COMPLETED
 
 
 @pytest.mark.parametrize(
@@ -158,14 +178,8 @@ def test_stages_start_only_in_order_and_only_once(
 ) -> None:
     _create(redis_client, "doc", deadline_in=100, stages=stages)
     redis_client.hset(Keys().document("doc"), fields.STATUS, status.value)
-    assert (
-        records.begin_stage("doc", Stage.ENTITIES, owner="run", count_attempt=True).outcome
-        == outcome
-    )
-    assert (
-        records.begin_stage("missing", Stage.CLEAN, owner="run", count_attempt=True).outcome
-        == BeginOutcome.MISSING
-    )
+    assert records.begin_stage("doc", Stage.ENTITIES, run="run").outcome == outcome
+    assert records.begin_stage("missing", Stage.CLEAN, run="run").outcome == BeginOutcome.MISSING
     assert not redis_client.exists(Keys().document("missing")), "no partial record is created"
 
 
@@ -173,18 +187,21 @@ def test_a_stale_run_cannot_reopen_a_finished_document(
     records: DocumentRecords, redis_client: Redis
 ) -> None:
     _create(redis_client, "doc", deadline_in=100, stages={})
-    assert (
-        records.begin_stage("doc", Stage.CLEAN, owner="a", count_attempt=True).outcome
-        == BeginOutcome.STARTED
-    )
+    assert records.begin_stage("doc", Stage.CLEAN, run="a").outcome == BeginOutcome.STARTED
     assert records.fail_document(
-        "doc", Stage.CLEAN, code="unprocessable_document", message="no text"
+        "doc", Stage.CLEAN, run="a", code="unprocessable_document", message="no text"
     )
     output = CleanResult(text="late")
     assert (
-        records.complete_stage("doc", Stage.CLEAN, output, started_at=utc_now(), last=False) is None
+        records.complete_stage(
+            "doc", Stage.CLEAN, output, run="a", started_at=utc_now(), last=False
+        )
+        is None
     )
-    assert not records.fail_document("doc", Stage.CLEAN, code="x", message="again")
+    assert records.fail_document("doc", Stage.CLEAN, run="a", code="x", message="again"), (
+        "idempotent"
+    )
+    assert not records.fail_document("doc", Stage.CLEAN, run="b", code="x", message="stale")
     snapshot = records.snapshot("doc")
     assert snapshot is not None and snapshot.status == DocumentStatus.FAILED
     assert not redis_client.exists(Keys().output("doc", Stage.CLEAN))
@@ -219,3 +236,45 @@ def test_a_message_for_another_stage_is_not_run(app: Celery, redis_client: Redis
         kwargs={"message": {"schema_version": 1, "doc_id": "doc", "stage": "clean"}}
     ).get()
     assert outcome == "misrouted"
+
+
+def test_a_released_stage_can_be_retried_without_burning_an_attempt(
+    records: DocumentRecords, redis_client: Redis
+) -> None:
+    _create(redis_client, "doc", deadline_in=100, stages={})
+    first = records.begin_stage("doc", Stage.CLEAN, run="a")
+    assert first.attempt == 1
+    assert records.release_stage("doc", Stage.CLEAN, run="a", retry_in=1)
+    retry = records.begin_stage("doc", Stage.CLEAN, run="a-retry")
+    assert retry.outcome == BeginOutcome.STARTED and retry.attempt == 1
+    assert not records.release_stage("doc", Stage.CLEAN, run="a", retry_in=1), "not the holder"
+
+
+def test_a_transition_decides_again_when_the_record_changes_under_it(
+    records: DocumentRecords, redis_client: Redis
+) -> None:
+    _create(redis_client, "doc", deadline_in=100, stages={})
+    seen: list[StageStatus] = []
+
+    def decide(snapshot: DocumentSnapshot | None, pipe: Any) -> None:
+        assert snapshot is not None
+        seen.append(snapshot.stages[Stage.CLEAN].status)
+        if len(seen) == 1:  # another worker writes between our read and our EXEC
+            other = StageState(status=StageStatus.RUNNING).model_dump_json()
+            redis_client.hset(Keys().document("doc"), fields.stage_field(Stage.CLEAN), other)
+        pipe.hset(Keys().document("doc"), "decided", str(len(seen)))
+
+    records._transition("doc", decide)
+    assert seen == [StageStatus.PENDING, StageStatus.RUNNING]
+    assert redis_client.hget(Keys().document("doc"), "decided") == b"2"
+
+
+def test_after_a_redis_restart_every_pending_document_is_checked(
+    app: Celery, records: DocumentRecords, redis_client: Redis
+) -> None:
+    _create(redis_client, "queued-long-ago", deadline_in=3000, stages=CLEANED)
+    reconciler = Reconciler(records=records, app=app)
+    assert reconciler.run_pass() == []
+    reconciler.run_id = "a server that is gone"
+    assert reconciler.run_pass() == [("queued-long-ago", Stage.ENTITIES)]
+    assert reconciler.run_pass() == [], "once"

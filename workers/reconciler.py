@@ -16,7 +16,6 @@ import threading
 
 from celery import Celery
 from kombu.exceptions import OperationalError
-from pydantic import ValidationError
 from redis.exceptions import RedisError
 
 from contracts.wire import Stage
@@ -33,9 +32,9 @@ def reconcile_once(*, records: DocumentRecords, app: Celery) -> list[tuple[str, 
     for doc_id in records.overdue():
         try:
             snapshot = records.snapshot(doc_id)
-        except (KeyError, ValueError, ValidationError) as exc:
-            log.error("doc=%s has an unreadable record, leaving it alone: %r", doc_id, exc)
-            records.forget_pending(doc_id)
+        except (KeyError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
+            log.error("doc=%s has an unreadable record; failing it: %r", doc_id, exc)
+            records.quarantine(doc_id, reason=f"the stored record cannot be read: {exc!r}")
             continue
         stage = snapshot.current_stage() if snapshot and not snapshot.finished else None
         if snapshot is None or stage is None:
@@ -49,13 +48,39 @@ def reconcile_once(*, records: DocumentRecords, app: Celery) -> list[tuple[str, 
     return requeued
 
 
+class Reconciler:
+    """Reconciles in passes; after Redis was unreachable or restarted, every pending document
+    is made due at once, since queued messages may have been lost with the outage."""
+
+    def __init__(self, *, records: DocumentRecords, app: Celery) -> None:
+        self.records = records
+        self.app = app
+        self.run_id: str | None = None
+        self.outage = False
+
+    def run_pass(self) -> list[tuple[str, Stage]]:
+        """One pass; an outage seen by an earlier pass expedites everything first."""
+        try:
+            run_id = self.records.server_run_id()
+            if self.outage or (self.run_id is not None and run_id != self.run_id):
+                moved = self.records.expedite_all()
+                log.warning(
+                    "Redis was unreachable or restarted: %d pending documents re-checked", moved
+                )
+            self.run_id, self.outage = run_id, False
+            return reconcile_once(records=self.records, app=self.app)
+        except (RedisError, OperationalError, OSError):
+            self.outage = True
+            raise
+
+
 def run_reconciler(app: Celery, settings: WorkerSettings, *, stop: threading.Event) -> None:
     """Reconcile every ``reconcile_interval_seconds`` until ``stop`` is set; survives outages."""
-    records = open_records(settings)
+    reconciler = Reconciler(records=open_records(settings), app=app)
     log.info("reconciler started (every %gs)", settings.reconcile_interval_seconds)
     while not stop.is_set():
         try:
-            reconcile_once(records=records, app=app)
+            reconciler.run_pass()
         except (RedisError, OperationalError, OSError) as exc:
             log.warning("reconciler: storage unreachable, will try again: %s", exc)
         except Exception:

@@ -26,13 +26,15 @@ from contracts.documents import (
     StageStatus,
 )
 from contracts.wire import STAGE_ORDER, Keys, Stage
-from workers.errors import MissingInput
+from workers.errors import MissingInput, TransientStageError
 from workers.settings import WorkerSettings
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 ResultT = TypeVar("ResultT")
 _DONE = (StageStatus.COMPLETED, StageStatus.SKIPPED)
 TOMBSTONE_EXTRA_SECONDS = 30 * 24 * 3600
+# A transition re-reads the record when it changed under it; past this, it gives up for now.
+MAX_TRANSITION_TRIES = 50
 
 
 def utc_now() -> datetime:
@@ -113,22 +115,25 @@ class DocumentRecords:
 
     # -- transitions ---------------------------------------------------------------------------
 
-    def begin_stage(self, doc_id: str, stage: Stage, *, owner: str, count_attempt: bool) -> Begun:
-        """Take the stage's lease and mark it running, unless the state says not to."""
+    def begin_stage(self, doc_id: str, stage: Stage, *, run: str) -> Begun:
+        """Take the stage's lease for ``run`` (unique per execution), count the attempt and mark
+        the stage running — unless the document's state says not to."""
         now = utc_now()
         lease = self.settings.hard_limit(stage) + self.settings.stall_margin_seconds
 
         def decide(snapshot: DocumentSnapshot | None, pipe: Any) -> Begun:
-            refusal = _refusal(snapshot, stage, owner=owner, lease=lease, now=now)
+            if snapshot is not None and _holds(snapshot, stage, run, StageStatus.RUNNING):
+                # Our own write landed although its reply was lost: we hold the lease.
+                return Begun(BeginOutcome.STARTED, snapshot.attempts[stage], snapshot)
+            refusal = _refusal(snapshot, stage, lease=lease, now=now)
             if refusal is not None or snapshot is None:
                 return Begun(refusal or BeginOutcome.MISSING, snapshot=snapshot)
-            key = self.keys.document(doc_id)
-            attempt = snapshot.attempts[stage] + int(count_attempt)
+            attempt = snapshot.attempts[stage] + 1
             state = StageState(status=StageStatus.RUNNING, started_at=now)
-            pipe.hset(key, mapping={
+            pipe.hset(self.keys.document(doc_id), mapping={
                 records.stage_field(stage): state.model_dump_json(),
                 records.attempts_field(stage): str(attempt),
-                records.owner_field(stage): owner,
+                records.owner_field(stage): run,
                 records.STATUS: DocumentStatus.PROCESSING.value,
                 records.UPDATED_AT: now.isoformat(),
             })  # fmt: skip
@@ -143,27 +148,31 @@ class DocumentRecords:
         stage: Stage,
         output: BaseModel,
         *,
+        run: str,
         started_at: datetime,
         last: bool,
         skipped: bool = False,
     ) -> str | None:
         """Store the output and mark the stage done; the last stage ends the document.
 
-        Returns the record's new ``updated_at``, or None when the stage was no longer running
-        (another run finished it, or the document ended meanwhile) and nothing was written.
+        Applies only while ``run`` holds the stage's lease. Returns the record's new
+        ``updated_at``, or None when this run no longer holds it and nothing was written.
         """
         now = utc_now()
+        done = StageStatus.SKIPPED if skipped else StageStatus.COMPLETED
         state = StageState(
-            status=StageStatus.SKIPPED if skipped else StageStatus.COMPLETED,
+            status=done,
             started_at=started_at,
             finished_at=now,
             duration_ms=round((now - started_at).total_seconds() * 1000, 3),
         )
 
         def decide(snapshot: DocumentSnapshot | None, pipe: Any) -> str | None:
+            if snapshot is not None and _holds(snapshot, stage, run, done):
+                return now.isoformat()  # our own write landed although its reply was lost
             if snapshot is None or snapshot.finished:
                 return None
-            if snapshot.stages[stage].status != StageStatus.RUNNING:
+            if not _holds(snapshot, stage, run, StageStatus.RUNNING):
                 return None
             fields = {
                 records.stage_field(stage): state.model_dump_json(),
@@ -183,13 +192,20 @@ class DocumentRecords:
 
         return self._transition(doc_id, decide)
 
-    def fail_document(self, doc_id: str, stage: Stage, *, code: str, message: str) -> bool:
-        """Mark the document failed in ``stage`` with a readable reason, unless it has ended."""
+    def fail_document(
+        self, doc_id: str, stage: Stage, *, run: str, code: str, message: str
+    ) -> bool:
+        """Mark the document failed in ``stage`` with a readable reason, if ``run`` holds the
+        stage's lease (a stale run cannot fail a document another run completed)."""
         now = utc_now()
         error = DocumentError(code=code, message=message, stage=stage.value)
 
         def decide(snapshot: DocumentSnapshot | None, pipe: Any) -> bool:
+            if snapshot is not None and _holds(snapshot, stage, run, StageStatus.FAILED):
+                return True  # our own write landed although its reply was lost
             if snapshot is None or snapshot.finished:
+                return False
+            if not _holds(snapshot, stage, run, StageStatus.RUNNING):
                 return False
             state = StageState(
                 status=StageStatus.FAILED,
@@ -208,6 +224,29 @@ class DocumentRecords:
 
         return self._transition(doc_id, decide)
 
+    def release_stage(self, doc_id: str, stage: Stage, *, run: str, retry_in: float) -> bool:
+        """Give the lease back before a retry, so the retry may start; if the retry message is
+        never delivered, the reconciler queues the stage after the publish grace."""
+        now = utc_now()
+        deadline = now + timedelta(seconds=retry_in + self.settings.publish_grace_seconds)
+
+        def decide(snapshot: DocumentSnapshot | None, pipe: Any) -> bool:
+            if snapshot is None or snapshot.finished:
+                return False
+            if not _holds(snapshot, stage, run, StageStatus.RUNNING):
+                return False
+            pipe.hset(self.keys.document(doc_id), mapping={
+                records.stage_field(stage): StageState().model_dump_json(),
+                records.UPDATED_AT: now.isoformat(),
+            })  # fmt: skip
+            pipe.hdel(self.keys.document(doc_id), records.owner_field(stage))
+            # The attempt ended cleanly: the cap counts starts that died, not retries.
+            pipe.hincrby(self.keys.document(doc_id), records.attempts_field(stage), -1)
+            pipe.zadd(self.keys.pending, {doc_id: deadline.timestamp()})
+            return True
+
+        return self._transition(doc_id, decide)
+
     def mark_queued(self, doc_id: str, *, seen_updated_at: str) -> bool:
         """After a successful publish: give the queued stage the long deadline, unless the
         record moved on since ``seen_updated_at`` (a worker may already have started it)."""
@@ -221,6 +260,19 @@ class DocumentRecords:
 
         return self._transition(doc_id, decide)
 
+    def quarantine(self, doc_id: str, *, reason: str) -> None:
+        """Fail a record that cannot be read (written by another version, or damaged), with
+        plain writes that need no parsing, so clients see why instead of waiting forever."""
+        error = DocumentError(code="unreadable_record", message=reason, stage=None)
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.keys.document(doc_id), mapping={
+                records.STATUS: DocumentStatus.FAILED.value,
+                records.ERROR: error.model_dump_json(),
+                records.UPDATED_AT: utc_now().isoformat(),
+            })  # fmt: skip
+            self._retire(pipe, doc_id)
+            pipe.execute()
+
     # -- the pending set -----------------------------------------------------------------------
 
     def overdue(self, *, now: datetime | None = None, limit: int = 500) -> list[str]:
@@ -228,6 +280,21 @@ class DocumentRecords:
         moment = (now or utc_now()).timestamp()
         raw = self.redis.zrangebyscore(self.keys.pending, "-inf", moment, start=0, num=limit)
         return [_text(item) for item in raw]  # type: ignore[arg-type]
+
+    def expedite_all(self, *, now: datetime | None = None) -> int:
+        """Make every pending document due now (after a Redis outage or restart, when queued
+        messages may be gone); returns how many were moved forward."""
+        moment = (now or utc_now()).timestamp()
+        later: list[bytes] = self.redis.zrangebyscore(self.keys.pending, f"({moment}", "+inf")  # type: ignore[assignment]
+        for start in range(0, len(later), 1000):
+            batch = dict.fromkeys(later[start : start + 1000], moment)
+            self.redis.zadd(self.keys.pending, batch, xx=True)
+        return len(later)
+
+    def server_run_id(self) -> str:
+        """The Redis server's run id: it changes when the server restarts."""
+        info: dict[str, Any] = self.redis.info("server")
+        return str(info.get("run_id", ""))
 
     def forget_pending(self, doc_id: str) -> None:
         """Drop an id from the pending set (its record is gone, finished or unreadable)."""
@@ -238,10 +305,12 @@ class DocumentRecords:
     def _transition(
         self, doc_id: str, decide: Callable[[DocumentSnapshot | None, Any], ResultT]
     ) -> ResultT:
-        """Run ``decide`` on a WATCHed reading of the record; retry if it changed meanwhile."""
+        """Run ``decide`` on a WATCHed reading of the record and apply what it queued; read and
+        decide again if the record changed meanwhile (or if EXEC's reply was lost: ``decide``
+        recognises its own write)."""
         key = self.keys.document(doc_id)
         with self.redis.pipeline(transaction=True) as pipe:
-            while True:
+            for _ in range(MAX_TRANSITION_TRIES):
                 try:
                     pipe.watch(key)  # type: ignore[no-untyped-call]
                     snapshot = _parse(doc_id, pipe.hgetall(key))
@@ -251,6 +320,7 @@ class DocumentRecords:
                     return result
                 except WatchError:
                     continue
+        raise TransientStageError(f"document {doc_id} kept changing; will try again")
 
     def _retire(self, pipe: Any, doc_id: str) -> None:
         """Finished: leave the pending set, expire after the retention, leave a tombstone."""
@@ -262,7 +332,7 @@ class DocumentRecords:
 
 
 def _refusal(
-    snapshot: DocumentSnapshot | None, stage: Stage, *, owner: str, lease: float, now: datetime
+    snapshot: DocumentSnapshot | None, stage: Stage, *, lease: float, now: datetime
 ) -> BeginOutcome | None:
     """Why a stage must not start now, or None when it may."""
     if snapshot is None:
@@ -276,9 +346,14 @@ def _refusal(
     if any(snapshot.stages[s].status not in _DONE for s in earlier):
         return BeginOutcome.NOT_READY
     lease_alive = state.started_at is not None and now < state.started_at + timedelta(seconds=lease)
-    if state.status == StageStatus.RUNNING and snapshot.owners.get(stage) != owner and lease_alive:
+    if state.status == StageStatus.RUNNING and lease_alive:
         return BeginOutcome.BUSY
     return None
+
+
+def _holds(snapshot: DocumentSnapshot, stage: Stage, run: str, status: StageStatus) -> bool:
+    """Whether ``run`` is the stage's lease holder and the stage is in ``status``."""
+    return snapshot.owners.get(stage) == run and snapshot.stages[stage].status == status
 
 
 def _parse(doc_id: str, raw: dict[Any, Any]) -> DocumentSnapshot | None:

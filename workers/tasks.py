@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+import uuid
 from typing import Any
 
 from celery import Celery, Task
@@ -16,7 +18,7 @@ from contracts.messages import StageMessage
 from contracts.results import CleanResult, EntitiesResult
 from contracts.wire import TASK_BY_STAGE, Stage, next_stage
 from workers.dispatch import send_stage
-from workers.errors import PermanentStageError
+from workers.errors import PermanentStageError, TransientStageError
 from workers.pipeline.clean import UnprocessableDocument
 from workers.pipeline.language import detect_language
 from workers.pipeline.nlp import load_nlp
@@ -26,7 +28,7 @@ from workers.settings import WorkerSettings
 
 log = logging.getLogger("newsdesk.worker")
 # Storage or broker unreachable: worth trying again later.
-TRANSIENT_ERRORS = (RedisError, OperationalError)
+TRANSIENT_ERRORS = (RedisError, OperationalError, TransientStageError)
 
 
 class StageRunner:
@@ -60,44 +62,52 @@ class StageRunner:
         if message.stage != stage:
             log.error("dropping a %s message delivered to the %s task", message.stage, stage)
             return "misrouted"
+        run = uuid.uuid4().hex  # this execution's lease token
         try:
-            return self._run(
-                message, owner=task.request.id or "", first_try=not task.request.retries
-            )
+            return self._run(message, run=run)
         except TRANSIENT_ERRORS as exc:
             countdown = self.settings.retry_backoff_seconds * 2**task.request.retries
             log.warning("doc=%s stage=%s storage unreachable, retrying in %.1fs: %s",
                         message.doc_id, message.stage, countdown, exc)  # fmt: skip
+            with contextlib.suppress(*TRANSIENT_ERRORS):  # unreachable: the lease runs out instead
+                self.records.release_stage(message.doc_id, stage, run=run, retry_in=countdown)
             # If even the retry cannot be published, the record's deadline brings the
             # reconciler back to this document: nothing accepted is dropped.
             raise task.retry(
                 exc=exc, countdown=countdown, max_retries=self.settings.transient_retries
             ) from exc
 
-    def _run(self, message: StageMessage, *, owner: str, first_try: bool) -> str:
+    def _run(self, message: StageMessage, *, run: str) -> str:
         doc_id, stage = message.doc_id, message.stage
-        begun = self.records.begin_stage(doc_id, stage, owner=owner, count_attempt=first_try)
+        try:
+            begun = self.records.begin_stage(doc_id, stage, run=run)
+        except (KeyError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
+            self.records.quarantine(doc_id, reason=f"the stored record cannot be read: {exc!r}")
+            return "unreadable"
         if begun.outcome != BeginOutcome.STARTED or begun.snapshot is None:
             log.info("doc=%s stage=%s not run: %s", doc_id, stage, begun.outcome)
             return begun.outcome.value
         if begun.attempt > self.settings.max_attempts:
             reason = (f"the {stage.value} stage was started {begun.attempt - 1} times without "
                       "finishing (its worker died or hit the hard time limit); giving up")  # fmt: skip
-            self.records.fail_document(doc_id, stage, code="attempts_exhausted", message=reason)
+            self.records.fail_document(
+                doc_id, stage, run=run, code="attempts_exhausted", message=reason
+            )
             return "failed"
         started_at, began = utc_now(), time.perf_counter()
         result = self._compute(stage, begun.snapshot)
         if isinstance(result, tuple):
             code, reason = result
-            self.records.fail_document(doc_id, stage, code=code, message=reason)
+            self.records.fail_document(doc_id, stage, run=run, code=code, message=reason)
             return "failed"
         following = next_stage(stage)
         skipped = isinstance(result, EntitiesResult) and result.skipped is not None
         updated_at = self.records.complete_stage(
-            doc_id, stage, result, started_at=started_at, last=following is None, skipped=skipped
-        )
+            doc_id, stage, result, run=run, started_at=started_at, last=following is None,
+            skipped=skipped,
+        )  # fmt: skip
         if updated_at is None:
-            return "superseded"  # another run finished it first, or the document ended
+            return "superseded"  # this run lost its lease, or the document ended meanwhile
         if following is not None:
             send_stage(self.app, doc_id=doc_id, stage=following)
             self.records.mark_queued(doc_id, seen_updated_at=updated_at)
