@@ -17,8 +17,9 @@ from contracts.wire import STAGE_ORDER, Keys, Stage
 from tests.conftest import RedisServer
 from workers.celery_app import create_celery
 from workers.reconciler import Reconciler, reconcile_once
-from workers.records import BeginOutcome, DocumentRecords, DocumentSnapshot, open_records, utc_now
+from workers.records import BeginOutcome, DocumentRecords, open_records
 from workers.settings import WorkerSettings
+from workers.snapshot import DocumentSnapshot, utc_now
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -20,7 +20,6 @@ from redis.exceptions import WatchError
 from contracts import records
 from contracts.documents import (
     DocumentError,
-    DocumentOptions,
     DocumentStatus,
     StageState,
     StageStatus,
@@ -28,41 +27,13 @@ from contracts.documents import (
 from contracts.wire import STAGE_ORDER, Keys, Stage
 from workers.errors import MissingInput, TransientStageError
 from workers.settings import WorkerSettings
+from workers.snapshot import DONE, DocumentSnapshot, parse_snapshot, text_of, utc_now
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 ResultT = TypeVar("ResultT")
-_DONE = (StageStatus.COMPLETED, StageStatus.SKIPPED)
 TOMBSTONE_EXTRA_SECONDS = 30 * 24 * 3600
 # A transition re-reads the record when it changed under it; past this, it gives up for now.
 MAX_TRANSITION_TRIES = 50
-
-
-def utc_now() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class DocumentSnapshot:
-    """One consistent reading of a document record."""
-
-    doc_id: str
-    status: DocumentStatus
-    updated_at: str
-    content_type: str
-    options: DocumentOptions
-    stages: dict[Stage, StageState]
-    attempts: dict[Stage, int]
-    owners: dict[Stage, str]
-
-    def current_stage(self) -> Stage | None:
-        """The first stage that is neither completed nor skipped, or None when all are."""
-        return next((s for s in STAGE_ORDER if self.stages[s].status not in _DONE), None)
-
-    @property
-    def finished(self) -> bool:
-        """Completed or failed: nothing more will happen to it."""
-        return self.status in (DocumentStatus.COMPLETED, DocumentStatus.FAILED)
 
 
 class BeginOutcome(StrEnum):
@@ -97,14 +68,14 @@ class DocumentRecords:
 
     def snapshot(self, doc_id: str) -> DocumentSnapshot | None:
         """The record's state, or None when the document does not exist (or expired)."""
-        return _parse(doc_id, self.redis.hgetall(self.keys.document(doc_id)))
+        return parse_snapshot(doc_id, self.redis.hgetall(self.keys.document(doc_id)))
 
     def content(self, doc_id: str) -> str:
         """The document's content as submitted."""
         raw = self.redis.get(self.keys.content(doc_id))
         if raw is None:
             raise MissingInput(f"document {doc_id} has no stored content")
-        return _text(raw)
+        return text_of(raw)
 
     def output(self, doc_id: str, stage: Stage, model: type[ModelT]) -> ModelT:
         """A finished stage's output."""
@@ -279,7 +250,7 @@ class DocumentRecords:
         """Unfinished documents whose current stage is past its deadline, most overdue first."""
         moment = (now or utc_now()).timestamp()
         raw = self.redis.zrangebyscore(self.keys.pending, "-inf", moment, start=0, num=limit)
-        return [_text(item) for item in raw]  # type: ignore[arg-type]
+        return [text_of(item) for item in raw]  # type: ignore[arg-type]
 
     def expedite_all(self, *, now: datetime | None = None) -> int:
         """Make every pending document due now (after a Redis outage or restart, when queued
@@ -313,7 +284,7 @@ class DocumentRecords:
             for _ in range(MAX_TRANSITION_TRIES):
                 try:
                     pipe.watch(key)  # type: ignore[no-untyped-call]
-                    snapshot = _parse(doc_id, pipe.hgetall(key))
+                    snapshot = parse_snapshot(doc_id, pipe.hgetall(key))
                     pipe.multi()
                     result = decide(snapshot, pipe)
                     pipe.execute()
@@ -340,10 +311,10 @@ def _refusal(
     if snapshot.finished:
         return BeginOutcome.FINISHED
     state = snapshot.stages[stage]
-    if state.status in _DONE:
+    if state.status in DONE:
         return BeginOutcome.DONE
     earlier = STAGE_ORDER[: STAGE_ORDER.index(stage)]
-    if any(snapshot.stages[s].status not in _DONE for s in earlier):
+    if any(snapshot.stages[s].status not in DONE for s in earlier):
         return BeginOutcome.NOT_READY
     lease_alive = state.started_at is not None and now < state.started_at + timedelta(seconds=lease)
     if state.status == StageStatus.RUNNING and lease_alive:
@@ -354,32 +325,6 @@ def _refusal(
 def _holds(snapshot: DocumentSnapshot, stage: Stage, run: str, status: StageStatus) -> bool:
     """Whether ``run`` is the stage's lease holder and the stage is in ``status``."""
     return snapshot.owners.get(stage) == run and snapshot.stages[stage].status == status
-
-
-def _parse(doc_id: str, raw: dict[Any, Any]) -> DocumentSnapshot | None:
-    if not raw:
-        return None
-    record = {_text(k): _text(v) for k, v in raw.items()}
-    return DocumentSnapshot(
-        doc_id=doc_id,
-        status=DocumentStatus(record[records.STATUS]),
-        updated_at=record[records.UPDATED_AT],
-        content_type=record[records.CONTENT_TYPE],
-        options=DocumentOptions.model_validate_json(record[records.OPTIONS]),
-        stages={
-            s: StageState.model_validate_json(record[records.stage_field(s)]) for s in STAGE_ORDER
-        },
-        attempts={s: int(record.get(records.attempts_field(s), 0)) for s in STAGE_ORDER},
-        owners={
-            s: record[records.owner_field(s)]
-            for s in STAGE_ORDER
-            if records.owner_field(s) in record
-        },
-    )
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def open_records(settings: WorkerSettings) -> DocumentRecords:

@@ -23,8 +23,9 @@ from workers.pipeline.clean import UnprocessableDocument
 from workers.pipeline.language import detect_language
 from workers.pipeline.nlp import load_nlp
 from workers.pipeline.stages import run_clean, run_entities, run_summarize
-from workers.records import BeginOutcome, DocumentRecords, DocumentSnapshot, open_records, utc_now
+from workers.records import BeginOutcome, DocumentRecords, open_records
 from workers.settings import WorkerSettings
+from workers.snapshot import DocumentSnapshot, utc_now
 
 log = logging.getLogger("newsdesk.worker")
 # Storage or broker unreachable: worth trying again later.
