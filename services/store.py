@@ -167,10 +167,7 @@ class DocumentStore:
 
 
 def _decoded(record: dict[bytes | str, bytes | str]) -> dict[str, str]:
-    return {
-        (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
-        for k, v in record.items()
-    }
+    return {_text(k): _text(v) for k, v in record.items()}
 
 
 def _parsed(model: type[ModelT], raw: bytes | str | None) -> ModelT | None:
