@@ -9,6 +9,7 @@ from spacy.language import Language
 from contracts.results import Mention
 from evaluation.entities import GoldEntity, score_entities
 from tests.conftest import SEEDS
+from workers.pipeline.clean import clean_document
 from workers.pipeline.entities import extract_entities, find_mentions, group_mentions, salience
 from workers.pipeline.nlp import DEFAULT_MODEL, load_nlp
 
@@ -30,7 +31,13 @@ SECOND_TEXT = (
 )
 
 
-@pytest.mark.parametrize("text", [(SEEDS / "article.txt").read_text(), SECOND_TEXT])
+CLEANED_SEEDS = [
+    clean_document(content=(SEEDS / name).read_text(), content_type=kind).text
+    for name, kind in (("article.txt", "text/plain"), ("article.html", "text/html"))
+]
+
+
+@pytest.mark.parametrize("text", [*CLEANED_SEEDS, (SEEDS / "article.txt").read_text(), SECOND_TEXT])
 def test_trimmed_pipeline_finds_what_the_full_pipeline_finds(
     nlp: Language, full_nlp: Language, text: str
 ) -> None:
