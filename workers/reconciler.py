@@ -22,6 +22,7 @@ from contracts.wire import Stage
 from workers.dispatch import send_stage
 from workers.records import DocumentRecords, open_records
 from workers.settings import WorkerSettings
+from workers.snapshot import UnreadableRecord
 
 log = logging.getLogger("newsdesk.reconciler")
 
@@ -32,9 +33,9 @@ def reconcile_once(*, records: DocumentRecords, app: Celery) -> list[tuple[str, 
     for doc_id in records.overdue():
         try:
             snapshot = records.snapshot(doc_id)
-        except (KeyError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
-            log.error("doc=%s has an unreadable record; failing it: %r", doc_id, exc)
-            records.quarantine(doc_id, reason=f"the stored record cannot be read: {exc!r}")
+        except UnreadableRecord as exc:
+            log.error("doc=%s: %s; failing it", doc_id, exc)
+            records.quarantine(doc_id, reason=str(exc))
             continue
         stage = snapshot.current_stage() if snapshot and not snapshot.finished else None
         if snapshot is None or stage is None:

@@ -41,10 +41,22 @@ class DocumentSnapshot:
         return self.status in (DocumentStatus.COMPLETED, DocumentStatus.FAILED)
 
 
+class UnreadableRecord(ValueError):
+    """A stored record this version cannot parse (another version's, or damaged)."""
+
+
 def parse_snapshot(doc_id: str, raw: dict[Any, Any]) -> DocumentSnapshot | None:
+    """The record hash as a snapshot; None when empty; UnreadableRecord when malformed."""
     if not raw:
         return None
     record = {text_of(k): text_of(v) for k, v in raw.items()}
+    try:
+        return _snapshot(doc_id, record)
+    except (KeyError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
+        raise UnreadableRecord(f"the stored record cannot be read: {exc!r}") from exc
+
+
+def _snapshot(doc_id: str, record: dict[str, str]) -> DocumentSnapshot:
     return DocumentSnapshot(
         doc_id=doc_id,
         status=DocumentStatus(record[records.STATUS]),

@@ -25,7 +25,7 @@ from workers.pipeline.nlp import load_nlp
 from workers.pipeline.stages import run_clean, run_entities, run_summarize
 from workers.records import BeginOutcome, DocumentRecords, open_records
 from workers.settings import WorkerSettings
-from workers.snapshot import DocumentSnapshot, utc_now
+from workers.snapshot import DocumentSnapshot, UnreadableRecord, utc_now
 
 log = logging.getLogger("newsdesk.worker")
 # Storage or broker unreachable: worth trying again later.
@@ -82,8 +82,8 @@ class StageRunner:
         doc_id, stage = message.doc_id, message.stage
         try:
             begun = self.records.begin_stage(doc_id, stage, run=run)
-        except (KeyError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
-            self.records.quarantine(doc_id, reason=f"the stored record cannot be read: {exc!r}")
+        except UnreadableRecord as exc:
+            self.records.quarantine(doc_id, reason=str(exc))
             return "unreadable"
         if begun.outcome != BeginOutcome.STARTED or begun.snapshot is None:
             log.info("doc=%s stage=%s not run: %s", doc_id, stage, begun.outcome)
