@@ -99,27 +99,28 @@ class DocumentStore:
             fields[records.stage_field(stage)] = StageState().model_dump_json()
         fingerprint = _fingerprint(content, content_type, options)
         idem_key = self.keys.idempotency(_digest(idempotency_key)) if idempotency_key else None
+        entry = f"{doc_id}:{fingerprint}"
+        created = Created(doc_id=doc_id, updated_at=now.isoformat())
         async with self.redis.pipeline(transaction=True) as pipe:
             for _ in range(MAX_TRANSACTION_TRIES):
                 try:
                     if idem_key is not None:
                         await pipe.watch(idem_key)
                         earlier = await pipe.get(idem_key)
-                        if earlier is not None and _text(earlier) == f"{doc_id}:{fingerprint}":
-                            # Our own MULTI landed although its reply was lost.
-                            return Created(doc_id=doc_id, updated_at=now.isoformat())
+                        if earlier is not None and _text(earlier) == entry:
+                            return created  # our own MULTI landed although its reply was lost
                         if earlier is not None:
                             return _replay(_text(earlier), fingerprint)
                     pipe.multi()  # type: ignore[no-untyped-call]
                     if idem_key is not None:
                         ttl = self.settings.idempotency_ttl_seconds
-                        pipe.set(idem_key, f"{doc_id}:{fingerprint}", ex=ttl)
+                        pipe.set(idem_key, entry, ex=ttl)
                     pipe.hset(self.keys.document(doc_id), mapping=fields)
                     pipe.set(self.keys.content(doc_id), content)
                     deadline = now + timedelta(seconds=self.settings.publish_grace_seconds)
                     pipe.zadd(self.keys.pending, {doc_id: deadline.timestamp()})
                     await pipe.execute()
-                    return Created(doc_id=doc_id, updated_at=now.isoformat())
+                    return created
                 except WatchError:
                     continue
         raise RedisError("the idempotency key kept changing under this request")
