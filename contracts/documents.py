@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -13,13 +14,24 @@ from contracts.results import (
     EntitiesResult,
     Keyword,
     LanguageGuess,
+    StageOutput,
     SummaryResult,
 )
 
 ContentType = Literal["text/plain", "text/html"]
 CONTENT_TYPES: tuple[str, ...] = ("text/plain", "text/html")
-MetadataValue = str | int | float | bool
+# Metadata is flat: at most MAX_METADATA_KEYS keys, each value a string, a whole number, a finite
+# number or a boolean (no nesting; NaN and infinities are refused because JSON cannot hold them).
+MAX_METADATA_KEYS = 100
+MetadataValue = (
+    Annotated[str, StringConstraints(max_length=2000)]
+    | int
+    | Annotated[float, Field(allow_inf_nan=False)]
+    | bool
+)
 DEFAULT_SUMMARY_SENTENCES = 3
+# Document ids are 32 lower-case hex digits (a UUID4 without dashes); anything else is unknown.
+DOC_ID_PATTERN = r"^[0-9a-f]{32}$"
 
 
 class DocumentStatus(StrEnum):
@@ -29,6 +41,12 @@ class DocumentStatus(StrEnum):
     PROCESSING = "processing"
     COMPLETED = "completed"
     FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+FINISHED_STATUSES = frozenset(
+    {DocumentStatus.COMPLETED, DocumentStatus.FAILED, DocumentStatus.CANCELLED}
+)
 
 
 class StageStatus(StrEnum):
@@ -39,6 +57,11 @@ class StageStatus(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+# A stage in one of these states has produced what later stages need.
+DONE_STAGE_STATUSES = frozenset({StageStatus.COMPLETED, StageStatus.SKIPPED})
 
 
 class DocumentOptions(BaseModel):
@@ -54,7 +77,9 @@ class DocumentOptions(BaseModel):
         Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")] | None
     ) = Field(default=None, description="BCP 47 tag declared by the client, e.g. 'en' or 'en-GB'")
     metadata: dict[Annotated[str, StringConstraints(max_length=200)], MetadataValue] = Field(
-        default_factory=dict, max_length=100
+        default_factory=dict,
+        max_length=MAX_METADATA_KEYS,
+        description="flat: up to 100 keys, values are strings, numbers or booleans",
     )
     summary_sentences: int = Field(default=DEFAULT_SUMMARY_SENTENCES, ge=1, le=20)
 
@@ -105,6 +130,19 @@ class DocumentError(BaseModel):
     stage: str | None = None
 
 
+class WebhookState(BaseModel):
+    """How delivering the finished document to its ``callback_url`` went so far."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["pending", "delivered", "failed"] = "pending"
+    attempts: int = 0
+    last_attempt_at: datetime | None = None
+    last_status_code: int | None = None
+    last_error: str | None = None
+    delivered_at: datetime | None = None
+
+
 class DocumentResult(BaseModel):
     """Every stage's output that exists so far."""
 
@@ -114,6 +152,14 @@ class DocumentResult(BaseModel):
     summary: SummaryResult | None = None
     keywords: list[Keyword] | None = None
     warnings: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def compose(cls, outputs: Iterable[StageOutput]) -> DocumentResult | None:
+        """The result made of the stage outputs that exist so far; None when there are none."""
+        fields: dict[str, Any] = {}
+        for output in outputs:
+            fields.update(output.result_fields())
+        return cls.model_validate(fields) if fields else None
 
 
 class DocumentView(BaseModel):
@@ -128,6 +174,10 @@ class DocumentView(BaseModel):
     stages: dict[str, StageView]
     result: DocumentResult | None = None
     error: DocumentError | None = None
+    webhook: WebhookState | None = Field(
+        default=None, description="delivery of the finished document to its callback_url"
+    )
+    batch_id: str | None = None
 
 
 class Problem(BaseModel):
@@ -138,3 +188,7 @@ class Problem(BaseModel):
     status: int
     detail: str
     code: str
+    doc_id: str | None = Field(
+        default=None,
+        description="on a 503 after which the document may have been stored: its id, to check",
+    )

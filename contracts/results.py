@@ -9,6 +9,14 @@ class _Output(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class StageOutput(_Output):
+    """What one stage stores; it knows which fields of the document's result it fills."""
+
+    def result_fields(self) -> dict[str, object]:
+        """The ``DocumentResult`` fields this output provides."""
+        raise NotImplementedError
+
+
 class LanguageGuess(_Output):
     """The document's language: ISO 639-1 code, how sure we are, and where it came from."""
 
@@ -17,7 +25,7 @@ class LanguageGuess(_Output):
     source: str = Field(description="'detected' from the text, or 'declared' by the client")
 
 
-class CleanResult(_Output):
+class CleanResult(StageOutput):
     """Main text and metadata of a document, with what was dropped to get there."""
 
     text: str
@@ -28,6 +36,9 @@ class CleanResult(_Output):
     removed: list[str] = Field(default_factory=list)
     language: LanguageGuess | None = None
     warnings: list[str] = Field(default_factory=list)
+
+    def result_fields(self) -> dict[str, object]:
+        return {"clean": self, "language": self.language, "warnings": list(self.warnings)}
 
 
 class Mention(_Output):
@@ -85,8 +96,29 @@ class Keyword(_Output):
     score: float = Field(ge=0.0, le=1.0)
 
 
-class SummarizeOutput(_Output):
+class SentenceSpan(_Output):
+    """A sentence of the cleaned text as a half-open character range ``[start, end)``."""
+
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+
+class EntitiesOutput(StageOutput):
+    """What the entities stage stores: the entities, and the sentence boundaries found in the
+    same model pass (the summarize stage reads them instead of running the model again)."""
+
+    entities: EntitiesResult
+    sentences: list[SentenceSpan] = Field(default_factory=list)
+
+    def result_fields(self) -> dict[str, object]:
+        return {"entities": self.entities}
+
+
+class SummarizeOutput(StageOutput):
     """What the summarize stage stores: the summary and the document's key phrases."""
 
     summary: SummaryResult
     keywords: list[Keyword] = Field(default_factory=list)
+
+    def result_fields(self) -> dict[str, object]:
+        return {"summary": self.summary, "keywords": list(self.keywords)}

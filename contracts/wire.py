@@ -1,4 +1,4 @@
-"""Names that cross process boundaries: stages, queues, task names and Redis keys."""
+"""Names that cross process boundaries: stages, queues and task names."""
 
 from __future__ import annotations
 
@@ -19,17 +19,12 @@ STAGE_ORDER: tuple[Stage, ...] = (Stage.CLEAN, Stage.ENTITIES, Stage.SUMMARIZE)
 QUEUE_BY_STAGE: dict[Stage, str] = {stage: stage.value for stage in STAGE_ORDER}
 TASK_BY_STAGE: dict[Stage, str] = {stage: f"newsdesk.{stage.value}" for stage in STAGE_ORDER}
 
-KEY_PREFIX = "newsdesk:"
 # Serialisation every Celery client of ours uses: JSON only (pickle is unsafe).
 CELERY_SERIALIZATION: dict[str, object] = {
     "task_serializer": "json",
     "result_serializer": "json",
     "accept_content": ["json"],
 }
-# Deadlines of the pending set (seconds): a stage that was just completed or accepted must be
-# queued within PUBLISH_GRACE; a queued stage must start within QUEUED_STALL, else it is re-queued.
-DEFAULT_PUBLISH_GRACE_SECONDS = 30.0
-DEFAULT_QUEUED_STALL_SECONDS = 3900.0
 
 
 def next_stage(stage: Stage) -> Stage | None:
@@ -38,42 +33,6 @@ def next_stage(stage: Stage) -> Stage | None:
     return STAGE_ORDER[index + 1] if index + 1 < len(STAGE_ORDER) else None
 
 
-class Keys:
-    """Redis keys owned by newsdesk; one prefix so a Redis can host other things too."""
-
-    def __init__(self, prefix: str = KEY_PREFIX) -> None:
-        self.prefix = prefix
-
-    def document(self, doc_id: str) -> str:
-        """Hash with the document's status, options and per-stage state."""
-        return f"{self.prefix}doc:{doc_id}"
-
-    def content(self, doc_id: str) -> str:
-        """String with the submitted content, as received."""
-        return f"{self.prefix}doc:{doc_id}:content"
-
-    def output(self, doc_id: str, stage: Stage) -> str:
-        """String with one stage's output as contract JSON; a re-run overwrites it."""
-        return f"{self.prefix}doc:{doc_id}:out:{stage.value}"
-
-    def idempotency(self, key_digest: str) -> str:
-        """String mapping a client's Idempotency-Key (hashed) to ``doc_id:fingerprint``."""
-        return f"{self.prefix}idem:{key_digest}"
-
-    def tombstone(self, doc_id: str) -> str:
-        """Marker left when a finished document expires, so its id answers 410, not 404."""
-        return f"{self.prefix}gone:{doc_id}"
-
-    @property
-    def pending(self) -> str:
-        """Sorted set of unfinished document ids, scored by the time their stage must have
-        moved by; the reconciler re-queues the ones past it."""
-        return f"{self.prefix}docs:pending"
-
-    def all_for(self, doc_id: str) -> list[str]:
-        """Every key that holds part of one document."""
-        return [
-            self.document(doc_id),
-            self.content(doc_id),
-            *(self.output(doc_id, stage) for stage in STAGE_ORDER),
-        ]
+def earlier_stages(stage: Stage) -> tuple[Stage, ...]:
+    """The stages that must be done before ``stage`` may start."""
+    return STAGE_ORDER[: STAGE_ORDER.index(stage)]

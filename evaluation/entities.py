@@ -64,7 +64,7 @@ def evaluate_seed_entities(seed: Path = SEEDS / "article.txt") -> dict[str, Any]
     """Run the clean and entities stages on the seed and score its named entities."""
     options = DocumentOptions()
     clean = run_clean(content=seed.read_text(), content_type="text/plain", options=options)
-    result = run_entities(clean=clean, nlp=load_nlp())
+    result = run_entities(clean=clean, nlp=load_nlp()).entities
     predicted = [(e.name, e.label) for e in result.entities if e.label not in VALUE_LABELS]
     gold = load_gold(seed.with_suffix(".entities.json"))
     return {"seed": seed.name, **score_entities(predicted, gold)}

@@ -11,6 +11,8 @@ import sys
 import threading
 from pathlib import Path
 
+from redis.exceptions import RedisError
+
 from contracts.wire import QUEUE_BY_STAGE, STAGE_ORDER
 
 ALL_QUEUES = ",".join(QUEUE_BY_STAGE[stage] for stage in STAGE_ORDER)
@@ -100,12 +102,13 @@ def _worker(args: argparse.Namespace) -> int:
 
     queues = [q.strip() for q in args.queues.split(",") if q.strip()]
     unknown = sorted(set(queues) - set(QUEUE_BY_STAGE.values()))
-    if unknown:
+    if unknown or not queues:
         print(
-            f"newsdesk worker: unknown queue(s) {', '.join(unknown)}; known: {ALL_QUEUES}",
+            f"newsdesk worker: unknown queue(s) {', '.join(unknown) or '(none)'}; known: {ALL_QUEUES}",
             file=sys.stderr,
         )
         return 2
+    os.environ["NEWSDESK_WORKER_QUEUES"] = ",".join(queues)
     app = create_celery()
     hostname = args.hostname or f"worker-{os.getpid()}@{socket.gethostname()}"
     app.worker_main(
@@ -127,16 +130,16 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _reconcile(_: argparse.Namespace) -> int:
-    from workers.celery_app import create_celery
+    from records.store import RecordStore
     from workers.reconciler import run_reconciler
     from workers.settings import WorkerSettings
 
     settings = WorkerSettings()
-    app = create_celery(settings)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    run_reconciler(app, settings, stop=stop)
+    store = RecordStore.connect(settings)
+    run_reconciler(store, interval=settings.reconcile_interval_seconds, stop=stop)
     return 0
 
 
@@ -148,9 +151,13 @@ def _healthcheck(args: argparse.Namespace) -> int:
             return 0 if httpx.get(args.url, timeout=5).status_code == 200 else 1
         except httpx.HTTPError:
             return 1
-    from workers.celery_app import create_celery
+    from newsdesk.readiness import workers_on_host
+    from records.policy import RecordSettings
+    from records.store import RecordStore
 
-    app = create_celery()
-    replies = app.control.ping(timeout=5)
-    here = f"@{socket.gethostname()}"
-    return 0 if any(name.endswith(here) for reply in replies for name in reply) else 1
+    store = RecordStore.connect(RecordSettings())
+    try:
+        ready = [worker for worker in workers_on_host(store, socket.gethostname()) if worker.ready]
+    except RedisError:
+        return 1
+    return 0 if ready else 1

@@ -22,15 +22,23 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from redis.exceptions import RedisError
+
 from contracts.wire import Stage
 from newsdesk.embedded_redis import start_redis
+from newsdesk.readiness import missing_queues
+from records.policy import RecordSettings
+from records.store import RecordStore
 from workers.settings import WorkerSettings
 
 log = logging.getLogger("newsdesk.up")
 _PR_SET_PDEATHSIG = 1
-# A child that dies within this many seconds of starting, this many times running, is broken.
+# A child that dies within this many seconds of starting, this many times running, is unhealthy.
 QUICK_DEATH_SECONDS = 10.0
-MAX_QUICK_DEATHS = 5
+UNHEALTHY_QUICK_DEATHS = 5
+MAX_RESTART_PAUSE = 30.0
+# How long `newsdesk up` waits for the workers to load their models before saying so.
+WORKERS_READY_TIMEOUT = 300.0
 
 
 class StackFailed(RuntimeError):
@@ -77,23 +85,50 @@ class Child:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
 
+    @property
+    def healthy(self) -> bool:
+        """Running, and not in a loop of dying at start."""
+        running = self.process is not None and self.process.poll() is None
+        return running and self.quick_deaths < UNHEALTHY_QUICK_DEATHS
+
     def check(self, now: float) -> None:
-        """Restart the child if it died: after 1, 2, 4 … 30 s; give up on a crash loop."""
+        """Restart the child if it died, after 1, 2, 4 … 30 s. A child that keeps dying at
+        start is reported unhealthy but never stops the rest of the stack: the API keeps
+        accepting (and Redis keeps storing) while it is retried."""
         if self.process is None or self.process.poll() is None:
+            if self.process is not None and now - self.started_at >= QUICK_DEATH_SECONDS:
+                self.quick_deaths = 0
             return
         if self.restart_at is None:
             lived = now - self.started_at
             self.quick_deaths = self.quick_deaths + 1 if lived < QUICK_DEATH_SECONDS else 0
-            if self.quick_deaths >= MAX_QUICK_DEATHS:
-                raise StackFailed(
-                    f"{self.name} keeps exiting at start (code {self.process.returncode})"
-                )
-            pause = min(30.0, 2.0 ** max(self.quick_deaths - 1, 0))
-            log.warning("%s exited with code %s; restarting in %gs",
-                        self.name, self.process.returncode, pause)  # fmt: skip
+            pause = min(MAX_RESTART_PAUSE, 2.0 ** max(self.quick_deaths - 1, 0))
+            level = (
+                logging.ERROR if self.quick_deaths >= UNHEALTHY_QUICK_DEATHS else logging.WARNING
+            )
+            state = " (unhealthy: it keeps exiting at start)" if level == logging.ERROR else ""
+            log.log(level, "%s exited with code %s%s; restarting in %gs",
+                    self.name, self.process.returncode, state, pause)  # fmt: skip
             self.restart_at = now + pause
         elif now >= self.restart_at:
             self.start()
+
+
+def _announce_when_ready(store: RecordStore, host: str, port: int, *, since: float) -> bool:
+    """Say the stack is up once every stage queue has a worker that loaded its models."""
+    try:
+        missing = missing_queues(store)
+    except RedisError:
+        return False
+    if not missing:
+        log.info("newsdesk is up: http://%s:%d, workers ready for every stage "
+                 "(Ctrl-C stops everything)", host, port)  # fmt: skip
+        return True
+    if time.monotonic() - since > WORKERS_READY_TIMEOUT:
+        log.error("no ready worker for %s after %gs; still waiting",
+                  ", ".join(sorted(missing)), WORKERS_READY_TIMEOUT)  # fmt: skip
+        return True
+    return False
 
 
 def _newsdesk(*args: str) -> list[str]:
@@ -152,15 +187,20 @@ def _supervise(
         Child("worker", _newsdesk("worker", "--concurrency", str(concurrency)), env, worker_grace),
         Child("reconciler", _newsdesk("reconcile"), env, 10),
     ]
+    store = RecordStore.connect(RecordSettings(redis_url=env["NEWSDESK_REDIS_URL"]))
     try:
         for child in children:
             child.start()
-        log.info("newsdesk is up: http://%s:%d (Ctrl-C stops everything)", host, port)
+        log.info("starting: API on http://%s:%d, waiting for the workers to load their models",
+                 host, port)  # fmt: skip
+        started, announced = time.monotonic(), False
         while not stop.wait(0.5):
             for child in children:
                 child.check(time.monotonic())
             if redis_process is not None and redis_process.poll() is not None:
                 raise StackFailed(f"redis-server exited with code {redis_process.returncode}")
+            if not announced:
+                announced = _announce_when_ready(store, host, port, since=started)
         return 0
     finally:
         for child in reversed(children):

@@ -1,4 +1,4 @@
-"""The FastAPI application: lifespan-owned Redis and Celery producer, routes, error handlers."""
+"""The FastAPI application: lifespan-owned Redis client, routes, error handlers."""
 
 from __future__ import annotations
 
@@ -8,12 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
-from contracts.wire import Keys
-from services.dispatch import create_producer
+from services.documents import DocumentService
 from services.errors import EXCEPTION_HANDLERS
 from services.routes import router
 from services.settings import ApiSettings
-from services.store import DocumentStore
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
@@ -27,19 +25,16 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             socket_connect_timeout=settings.redis_timeout_seconds,
             socket_timeout=settings.redis_timeout_seconds,
         )
-        producer = create_producer(settings)
         app.state.settings = settings
-        app.state.store = DocumentStore(redis, Keys(settings.key_prefix), settings)
-        app.state.producer = producer
+        app.state.documents = DocumentService(redis, settings)
         try:
             yield
         finally:
-            producer.close()
             await redis.aclose()
 
     app = FastAPI(
         title="newsdesk",
-        version="0.1.0",
+        version="0.2.0",
         summary="Clean, entities and summaries of news articles, asynchronously.",
         lifespan=lifespan,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

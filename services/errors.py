@@ -33,10 +33,13 @@ class ApiError(Exception):
     status: int = 500
     code: str = "internal_error"
 
-    def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, detail: str, *, headers: dict[str, str] | None = None, doc_id: str | None = None
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.headers = headers or {}
+        self.doc_id = doc_id
 
 
 class UnsupportedContentType(ApiError):
@@ -68,12 +71,22 @@ class StorageUnavailable(ApiError):
 
 
 def problem_response(
-    status: int, code: str, detail: str, headers: dict[str, str] | None = None
+    status: int,
+    code: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    *,
+    doc_id: str | None = None,
 ) -> JSONResponse:
     """The one error shape newsdesk answers with."""
-    problem = Problem(title=HTTPStatus(status).phrase, status=status, detail=detail, code=code)
+    problem = Problem(
+        title=HTTPStatus(status).phrase, status=status, detail=detail, code=code, doc_id=doc_id
+    )
     return JSONResponse(
-        problem.model_dump(), status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
+        problem.model_dump(exclude_none=True),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
     )
 
 
@@ -89,7 +102,7 @@ def describe_validation_errors(errors: Sequence[Mapping[str, Any]]) -> str:
 
 async def _on_api_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return problem_response(exc.status, exc.code, exc.detail, exc.headers)
+    return problem_response(exc.status, exc.code, exc.detail, exc.headers, doc_id=exc.doc_id)
 
 
 async def _on_request_validation(_: Request, exc: Exception) -> JSONResponse:

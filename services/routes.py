@@ -1,21 +1,20 @@
-"""HTTP routes: submit a document, read it back, liveness and readiness."""
+"""HTTP routes: submit, read and cancel documents; liveness and readiness."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 import uuid
 from typing import Annotated, Any
 
-from celery import Celery
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.concurrency import run_in_threadpool
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import OutOfMemoryError, RedisError, ResponseError
 
-from contracts.documents import DocumentAccepted, DocumentView, Problem
-from contracts.wire import STAGE_ORDER
-from services.dispatch import send_stage
+from contracts.documents import DOC_ID_PATTERN, DocumentAccepted, DocumentView, Problem
+from records.store import NotARecord, RecordContention
+from records.transitions import CancelOutcome, NewDocument
+from services.documents import DocumentService
 from services.errors import (
     DocumentExpired,
     DocumentNotFound,
@@ -24,15 +23,14 @@ from services.errors import (
 )
 from services.intake import read_submission
 from services.settings import ApiSettings
-from services.store import DocumentStore
 
 router = APIRouter()
 log = logging.getLogger("newsdesk.api")
 
 
-def _store(request: Request) -> DocumentStore:
-    store: DocumentStore = request.app.state.store
-    return store
+def _documents(request: Request) -> DocumentService:
+    documents: DocumentService = request.app.state.documents
+    return documents
 
 
 def _settings(request: Request) -> ApiSettings:
@@ -40,41 +38,60 @@ def _settings(request: Request) -> ApiSettings:
     return settings
 
 
-def _producer(request: Request) -> Celery:
-    producer: Celery = request.app.state.producer
-    return producer
+def _owner(request: Request) -> str:
+    """Who is asking: the id of the caller's API key ("" when the API runs without keys)."""
+    owner: str = getattr(request.state, "owner", "")
+    return owner
 
 
-StoreDep = Annotated[DocumentStore, Depends(_store)]
+DocumentsDep = Annotated[DocumentService, Depends(_documents)]
 SettingsDep = Annotated[ApiSettings, Depends(_settings)]
-ProducerDep = Annotated[Celery, Depends(_producer)]
+OwnerDep = Annotated[str, Depends(_owner)]
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem} for status in (404, 409, 410, 413, 415, 422, 503)
 }
+_DOC_ID = re.compile(DOC_ID_PATTERN)
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 
-def _unavailable(settings: ApiSettings, exc: Exception, detail: str) -> StorageUnavailable:
+def _unavailable(
+    settings: ApiSettings, exc: Exception, detail: str, *, doc_id: str | None = None
+) -> StorageUnavailable:
     """A 503 that says what the client should do; the cause goes to the log, not the client."""
-    log.warning("storage unavailable: %r", exc)
-    if isinstance(exc, ResponseError) and str(exc).startswith("OOM"):
+    log.warning("storage unavailable: %s", type(exc).__name__)
+    if isinstance(exc, OutOfMemoryError) or (isinstance(exc, ResponseError) and "OOM" in str(exc)):
         detail = f"storage (Redis) is full; {detail}"
     else:
         detail = f"storage (Redis) is unavailable; {detail}"
-    return StorageUnavailable(detail, headers={"Retry-After": str(settings.retry_after_seconds)})
+    headers = {"Retry-After": str(settings.retry_after_seconds)}
+    return StorageUnavailable(detail, headers=headers, doc_id=doc_id)
 
 
-NOT_ACCEPTED = "the document was not accepted, send it again later"
-SEND_AGAIN_WITH_KEY = "send it again later with the same Idempotency-Key"
-IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+def _nothing_sent(exc: Exception) -> bool:
+    """Whether the request certainly never reached Redis (it could not even connect), or was
+    refused as a whole (a MULTI aborted, Redis full): then nothing was stored."""
+    if isinstance(exc, RedisConnectionError):
+        return "connecting to" in str(exc)
+    return isinstance(exc, ResponseError | RecordContention)
 
 
 def _idempotency_key(request: Request) -> str | None:
     """The client's Idempotency-Key header: 1–255 visible ASCII characters, or absent."""
     key = request.headers.get("idempotency-key")
     if key is not None and not IDEMPOTENCY_KEY.match(key):
-        raise InvalidDocument("Idempotency-Key header: 1 to 255 visible ASCII characters")
+        raise InvalidDocument(
+            "Idempotency-Key header: 1 to 255 visible ASCII characters "
+            f"(got {min(len(key), 10_000)} characters)"
+        )
     return key
+
+
+def _known_id(doc_id: str) -> str:
+    """Ids are checked before they become Redis keys: anything malformed is simply unknown."""
+    if not _DOC_ID.match(doc_id):
+        raise DocumentNotFound(f"no document with id {doc_id[:100]!r}")
+    return doc_id
 
 
 @router.post(
@@ -96,56 +113,78 @@ def _idempotency_key(request: Request) -> str | None:
 async def submit_document(
     request: Request,
     response: Response,
-    store: StoreDep,
+    documents: DocumentsDep,
     settings: SettingsDep,
-    producer: ProducerDep,
+    owner: OwnerDep,
 ) -> DocumentAccepted:
-    """Store a document durably and queue its first stage; 202 only once both are done."""
-    submission = await read_submission(request, max_bytes=settings.max_document_bytes)
+    """Store a document durably and queue its first stage (one MULTI); 202 only once done."""
     key = _idempotency_key(request)
+    submission = await read_submission(request, max_bytes=settings.max_document_bytes)
     doc_id = uuid.uuid4().hex
+    document = NewDocument(
+        doc_id=doc_id,
+        content=submission.content,
+        content_type=submission.content_type,
+        options=submission.options(),
+        owner=owner,
+    )
     try:
-        created = await store.create(
-            doc_id=doc_id,
-            content=submission.content,
-            content_type=submission.content_type,
-            options=submission.options(),
-            idempotency_key=key,
-        )
-        if not created.replayed:
-            await run_in_threadpool(send_stage, producer, doc_id=doc_id, stage=STAGE_ORDER[0])
-    except (RedisError, StorageUnavailable) as exc:
-        if key is not None:
-            # What was stored stays: the reconciler queues it, and the client's retry with the
-            # same key gets this same document back.
-            raise _unavailable(settings, exc, SEND_AGAIN_WITH_KEY) from exc
-        # Best effort: whatever was stored goes. If Redis cannot even do that, the record's
-        # short deadline makes the reconciler process it anyway — never lost, at worst twice.
-        with contextlib.suppress(RedisError):
-            await store.withdraw(doc_id)
-        raise _unavailable(settings, exc, NOT_ACCEPTED) from exc
+        created = await documents.create(document, idempotency_key=key)
+    except (RedisError, RecordContention) as exc:
+        if _nothing_sent(exc):
+            again = " with the same Idempotency-Key" if key else ""
+            detail = f"the document was not accepted; send it again later{again}"
+            raise _unavailable(settings, exc, detail) from exc
+        again = "send it again with the same Idempotency-Key" if key else (
+            f"it may have been stored as {doc_id} (GET /v1/documents/{doc_id} tells); to retry "
+            "safely, send it with an Idempotency-Key header")  # fmt: skip
+        raise _unavailable(settings, exc, f"Redis did not confirm in time; {again}",
+                           doc_id=doc_id) from exc  # fmt: skip
     if created.replayed:
         response.headers["Idempotent-Replayed"] = "true"
-        doc_id = created.doc_id
-    else:
-        with contextlib.suppress(RedisError):  # failing this only costs one duplicate message
-            await store.mark_queued(doc_id, seen_updated_at=created.updated_at)
-    response.headers["Location"] = f"/v1/documents/{doc_id}"
-    return DocumentAccepted(id=doc_id)
+    response.headers["Location"] = f"/v1/documents/{created.doc_id}"
+    return DocumentAccepted(id=created.doc_id)
 
 
 @router.get("/v1/documents/{doc_id}", response_model=DocumentView, responses=_ERRORS)
-async def read_document(doc_id: str, store: StoreDep, settings: SettingsDep) -> DocumentView:
+async def read_document(
+    doc_id: str, documents: DocumentsDep, settings: SettingsDep, owner: OwnerDep
+) -> DocumentView:
     """The document's status, per-stage progress and whatever results exist."""
+    _known_id(doc_id)
     try:
-        view = await store.read(doc_id)
-        if view is None and await store.is_expired(doc_id):
-            raise DocumentExpired(f"document {doc_id} has expired and its results were deleted")
+        view = await documents.view(doc_id, owner=owner)
+        if view is None and await documents.is_gone(doc_id):
+            raise DocumentExpired(f"document {doc_id} has expired or was deleted")
+    except NotARecord as exc:
+        raise DocumentNotFound(f"no document with id {doc_id}") from exc
     except RedisError as exc:
         raise _unavailable(settings, exc, "try again later") from exc
     if view is None:
         raise DocumentNotFound(f"no document with id {doc_id}")
     return view
+
+
+@router.delete(
+    "/v1/documents/{doc_id}", status_code=204, responses=_ERRORS, response_class=Response
+)
+async def delete_document(
+    doc_id: str, documents: DocumentsDep, settings: SettingsDep, owner: OwnerDep
+) -> Response:
+    """Cancel an unfinished document (it is not processed further), or delete a finished one's
+    content and results (its id answers 410 afterwards)."""
+    _known_id(doc_id)
+    try:
+        outcome = await documents.cancel(doc_id, owner=owner)
+        if outcome == CancelOutcome.MISSING and await documents.is_gone(doc_id):
+            raise DocumentExpired(f"document {doc_id} has expired or was deleted")
+    except NotARecord as exc:
+        raise DocumentNotFound(f"no document with id {doc_id}") from exc
+    except (RedisError, RecordContention) as exc:
+        raise _unavailable(settings, exc, "try again later") from exc
+    if outcome == CancelOutcome.MISSING:
+        raise DocumentNotFound(f"no document with id {doc_id}")
+    return Response(status_code=204)
 
 
 @router.get("/healthz")
@@ -155,10 +194,10 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", responses={503: {"model": Problem}})
-async def readyz(store: StoreDep, settings: SettingsDep) -> dict[str, str]:
+async def readyz(documents: DocumentsDep, settings: SettingsDep) -> dict[str, str]:
     """Redis answers, so submissions can be accepted."""
     try:
-        await store.redis.ping()
+        await documents.redis.ping()
     except RedisError as exc:
         raise _unavailable(settings, exc, "submissions are refused until it is back") from exc
     return {"status": "ready"}

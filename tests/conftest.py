@@ -21,7 +21,7 @@ from newsdesk.embedded_redis import free_port, redis_server_command, wait_for_re
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
 
-# Short limits so lost work is noticed in seconds, not the production hour; still soft < hard < visibility.
+# Short limits so lost work is noticed within seconds; still soft < hard < visibility.
 FAST_RECOVERY_ENV = {
     "NEWSDESK_VISIBILITY_TIMEOUT_SECONDS": "60",
     "NEWSDESK_CLEAN_SOFT_LIMIT_SECONDS": "20",
@@ -30,10 +30,10 @@ FAST_RECOVERY_ENV = {
     "NEWSDESK_ENTITIES_HARD_LIMIT_SECONDS": "25",
     "NEWSDESK_SUMMARIZE_SOFT_LIMIT_SECONDS": "20",
     "NEWSDESK_SUMMARIZE_HARD_LIMIT_SECONDS": "25",
-    "NEWSDESK_STALL_MARGIN_SECONDS": "2",
-    "NEWSDESK_QUEUED_STALL_SECONDS": "8",
-    "NEWSDESK_PUBLISH_GRACE_SECONDS": "3",
-    "NEWSDESK_RECONCILE_INTERVAL_SECONDS": "1",
+    "NEWSDESK_LEASE_SECONDS": "4",
+    "NEWSDESK_QUEUED_CHECK_SECONDS": "3",
+    "NEWSDESK_MAX_RECHECK_SECONDS": "6",
+    "NEWSDESK_RECONCILE_INTERVAL_SECONDS": "0.5",
     "NEWSDESK_RETRY_BACKOFF_SECONDS": "0.5",
     "NEWSDESK_LOG_LEVEL": "INFO",
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import subprocess
 import sys
 from pathlib import Path
 
@@ -35,6 +36,29 @@ def test_contracts_import_only_pydantic_and_the_standard_library() -> None:
         assert imports <= allowed, f"{module} imports {imports - allowed}"
 
 
+def test_the_record_layer_imports_only_contracts_redis_and_pydantic() -> None:
+    allowed = {"pydantic", "pydantic_settings", "redis", "contracts", "records", "__future__"}
+    allowed |= set(sys.stdlib_module_names)
+    for module, imports in _top_levels("records").items():
+        assert imports <= allowed, f"{module} imports {imports - allowed}"
+
+
+def test_the_api_sends_messages_without_celery() -> None:
+    for module, imports in _top_levels("services").items():
+        assert not imports & {"celery", "kombu", "billiard"}, module
+
+
+def test_reconciler_and_healthcheck_load_no_model_and_no_celery() -> None:
+    probe = (
+        "import sys, newsdesk.cli, newsdesk.readiness, workers.reconciler, records.store\n"
+        "heavy = {'spacy', 'trafilatura', 'celery', 'kombu'} & set(sys.modules)\n"
+        "assert not heavy, heavy"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            cwd=REPO, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+
 @pytest.mark.parametrize(
     ("package", "forbidden"), [("services", "workers"), ("workers", "services")]
 )
@@ -55,7 +79,7 @@ def test_pipeline_functions_know_nothing_of_celery_or_redis() -> None:
                 assert name.startswith("workers.pipeline"), f"{path.name} imports {name}"
 
 
-@pytest.mark.parametrize("package", ["contracts", "services", "workers", "newsdesk"])
+@pytest.mark.parametrize("package", ["contracts", "records", "services", "workers", "newsdesk"])
 def test_no_relative_imports_hide_from_these_checks(package: str) -> None:
     for path in (REPO / package).rglob("*.py"):
         tree = ast.parse(path.read_text())

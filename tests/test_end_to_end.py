@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from contracts.wire import STAGE_ORDER, Keys
+from contracts.wire import STAGE_ORDER
+from records.layout import Keys
 from tests.conftest import REPO, SEEDS, RedisServer, Stack, wait_for_status
 from workers.pipeline.clean import clean_document
 

@@ -45,9 +45,12 @@ def test_unsupported_language_is_cleaned_and_summarized_but_entities_are_skipped
     clean = run_clean(content=GERMAN, content_type="text/plain", options=DocumentOptions())
     assert clean.language is not None and clean.language.code == "de"
     assert any("not 'de'" in w for w in clean.warnings)
-    entities = run_entities(clean=clean, nlp=nlp)
+    analysis = run_entities(clean=clean, nlp=nlp)
+    entities = analysis.entities
     assert entities.skipped and not entities.mentions and not entities.entities
-    summarized = run_summarize(clean=clean, options=DocumentOptions(summary_sentences=2), nlp=nlp)
+    assert len(analysis.sentences) >= 2, "sentences are found even when entities are skipped"
+    options = DocumentOptions(summary_sentences=2)
+    summarized = run_summarize(clean=clean, analysis=analysis, options=options)
     assert len(summarized.summary.sentences) == 2
     assert summarized.keywords
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_process_shutdown
 from kombu.entity import Queue
 
 from contracts.wire import CELERY_SERIALIZATION, QUEUE_BY_STAGE, TASK_BY_STAGE, Stage
+from records.layout import Keys
+from workers.broker import DEAD_LETTERS_OPTION, TRANSPORT
+from workers.runner import StageRunner
 from workers.settings import WorkerSettings
-from workers.tasks import StageRunner, register_stage_tasks
+from workers.tasks import register_stage_tasks
 
 
 def create_celery(settings: WorkerSettings | None = None) -> Celery:
@@ -19,13 +22,14 @@ def create_celery(settings: WorkerSettings | None = None) -> Celery:
     app = Celery("newsdesk", broker=settings.redis_url, set_as_current=True)
     app.conf.update(
         **CELERY_SERIALIZATION,
+        broker_transport=TRANSPORT,
         task_ignore_result=True,  # results live in the document record, not a result backend
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         task_acks_on_failure_or_timeout=True,
         worker_prefetch_multiplier=1,
         # A broker blip must not kill running stages (each would burn an attempt); a stage
-        # whose ack is lost is simply redelivered and skipped as a duplicate.
+        # whose ack is lost is simply redelivered and refused as a duplicate.
         worker_cancel_long_running_tasks_on_connection_loss=False,
         worker_hijack_root_logger=False,
         broker_connection_retry_on_startup=True,
@@ -36,6 +40,7 @@ def create_celery(settings: WorkerSettings | None = None) -> Celery:
             "socket_timeout": 30,
             "health_check_interval": 10,
             "retry_on_timeout": True,
+            DEAD_LETTERS_OPTION: Keys(settings.key_prefix).dead_letters,
         },
         task_queues=[Queue(QUEUE_BY_STAGE[stage]) for stage in Stage],  # type: ignore[no-untyped-call]
         task_default_queue=QUEUE_BY_STAGE[Stage.CLEAN],
@@ -49,11 +54,15 @@ def create_celery(settings: WorkerSettings | None = None) -> Celery:
         },
         worker_send_task_events=False,
     )
-    runner = StageRunner(app, settings)
+    runner = StageRunner(settings)
     register_stage_tasks(app, runner)
 
     @worker_process_init.connect(weak=False)  # type: ignore[untyped-decorator]
     def _load_models(**_: Any) -> None:
         runner.warm_up()
+
+    @worker_process_shutdown.connect(weak=False)  # type: ignore[untyped-decorator]
+    def _withdraw(**_: Any) -> None:
+        runner.shut_down()
 
     return app

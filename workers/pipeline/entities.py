@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from spacy.language import Language
 
 from contracts.results import EntitiesResult, Entity, Mention
-from workers.pipeline.sentences import paragraph_docs
+from workers.pipeline.sentences import TextSpan, doc_sentences, paragraph_docs
 
 # Labels naming a thing that can be referred to by part of its name ("Austin" for "Lloyd Austin").
 NAME_LABELS = frozenset(
@@ -37,12 +37,29 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 
 def find_mentions(nlp: Language, text: str) -> list[Mention]:
     """Every entity mention spaCy's NER finds, paragraph by paragraph, with offsets into ``text``."""
+    return read_text(nlp, text, entities=True).mentions
+
+
+@dataclass(frozen=True)
+class TextReading:
+    """What one model pass over a text found: its sentences and entity mentions."""
+
+    sentences: list[TextSpan]
+    mentions: list[Mention]
+
+
+def read_text(nlp: Language, text: str, *, entities: bool) -> TextReading:
+    """Sentences (``senter``) and, when asked, entity mentions (``ner``) of ``text`` in one pass
+    over its paragraphs, with offsets into ``text``."""
+    components = ("senter", "ner") if entities else ("senter",)
+    sentences: list[TextSpan] = []
     mentions: list[Mention] = []
-    for offset, doc in paragraph_docs(nlp, text, component="ner"):
+    for offset, doc in paragraph_docs(nlp, text, components=components):
+        sentences.extend(doc_sentences(text, offset, doc))
         for ent in doc.ents:
             start, end = offset + ent.start_char, offset + ent.end_char
             mentions.append(Mention(text=text[start:end], label=ent.label_, start=start, end=end))
-    return mentions
+    return TextReading(sentences=sentences, mentions=mentions)
 
 
 def extract_entities(nlp: Language, text: str, *, title: str | None = None) -> EntitiesResult:

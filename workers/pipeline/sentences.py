@@ -63,19 +63,28 @@ def split_sentences(nlp: Language, text: str) -> list[TextSpan]:
     The statistical splitter ignores blank lines, so paragraphs are split first and each
     is segmented on its own; only the ``senter`` component runs.
     """
-    sentences: list[TextSpan] = []
-    for offset, doc in paragraph_docs(nlp, text, component="senter"):
-        for sent in doc.sents:
-            span = _trimmed(text, offset + sent.start_char, offset + sent.end_char)
-            if span is not None:
-                sentences.append(span)
-    return sentences
+    return [
+        span
+        for offset, doc in paragraph_docs(nlp, text, components=("senter",))
+        for span in doc_sentences(text, offset, doc)
+    ]
 
 
-def paragraph_docs(nlp: Language, text: str, *, component: str) -> Iterator[tuple[int, Doc]]:
-    """Each paragraph of ``text`` run through only ``component``, with its start offset."""
+def doc_sentences(text: str, offset: int, doc: Doc) -> Iterator[TextSpan]:
+    """The sentences ``senter`` marked in one paragraph's doc, as trimmed spans of ``text``."""
+    for sent in doc.sents:
+        span = _trimmed(text, offset + sent.start_char, offset + sent.end_char)
+        if span is not None:
+            yield span
+
+
+def paragraph_docs(
+    nlp: Language, text: str, *, components: tuple[str, ...]
+) -> Iterator[tuple[int, Doc]]:
+    """Each paragraph of ``text`` run through only ``components`` (one pass), with its start
+    offset."""
     paragraphs = split_paragraphs(text)
-    with nlp.select_pipes(enable=[component]):
+    with nlp.select_pipes(enable=list(components)):
         docs = nlp.pipe(text[p.start : p.end] for p in paragraphs)
         for paragraph, doc in zip(paragraphs, docs, strict=True):
             yield paragraph.start, doc

@@ -1,0 +1,184 @@
+"""Thin executors of planned transitions: one for the workers (sync), one for the API (asyncio).
+
+Each reads a record under WATCH, asks a planner what to do, and applies the plan's writes in
+one MULTI; when the record changed meanwhile, it reads and plans again. They hold no rules of
+their own: those are the planners in ``records.transitions``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar, cast
+
+from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
+from redis.exceptions import ResponseError, WatchError
+
+from contracts.wire import STAGE_ORDER, Stage
+from records.codec import DocumentRecord, decode_record
+from records.layout import Keys
+from records.policy import RecordPolicy, RecordSettings
+from records.writes import Plan, Write, apply_writes
+
+OutcomeT = TypeVar("OutcomeT")
+Planner = Callable[[DocumentRecord | None], Plan[OutcomeT]]
+# A transition reads again when the record changed under it; past this, it gives up for now.
+MAX_TRANSITION_TRIES = 50
+
+
+class RecordContention(RuntimeError):
+    """The record kept changing under a transition; try again later."""
+
+
+class NotARecord(RuntimeError):
+    """The record's key holds another Redis type (not written by newsdesk)."""
+
+
+def _wrong_type(exc: ResponseError) -> bool:
+    return str(exc).startswith("WRONGTYPE")
+
+
+class RecordStore:
+    """Reads and changes document records over a blocking Redis client (workers, reconciler)."""
+
+    def __init__(self, redis: Redis, keys: Keys, policy: RecordPolicy) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.policy = policy
+
+    @classmethod
+    def connect(cls, settings: RecordSettings) -> RecordStore:
+        """A store on its own connection pool (create one per process, after any fork)."""
+        redis = Redis.from_url(
+            settings.redis_url,
+            socket_connect_timeout=5,
+            socket_timeout=30,
+            health_check_interval=10,
+        )
+        return cls(redis, Keys(settings.key_prefix), settings.policy())
+
+    def read(self, doc_id: str) -> DocumentRecord | None:
+        """The record, or None when there is none."""
+        try:
+            return decode_record(doc_id, self.redis.hgetall(self.keys.document(doc_id)))
+        except ResponseError as exc:
+            if _wrong_type(exc):
+                raise NotARecord(f"{self.keys.document(doc_id)} is not a record") from exc
+            raise
+
+    def content(self, doc_id: str) -> bytes | None:
+        """The submitted content, as stored."""
+        return cast(bytes | None, self.redis.get(self.keys.content(doc_id)))
+
+    def output(self, doc_id: str, stage: Stage) -> bytes | None:
+        """One stage's stored output (contract JSON)."""
+        return cast(bytes | None, self.redis.get(self.keys.output(doc_id, stage)))
+
+    def apply(self, writes: Sequence[Write]) -> None:
+        """Apply writes that need no reading first, in one MULTI."""
+        with self.redis.pipeline(transaction=True) as pipe:
+            apply_writes(pipe, writes)
+            pipe.execute()
+
+    def transition(self, doc_id: str, planner: Planner[OutcomeT]) -> OutcomeT:
+        """Plan on a WATCHed reading of the record and apply the plan in one MULTI."""
+        key = self.keys.document(doc_id)
+        with self.redis.pipeline(transaction=True) as pipe:
+            for _ in range(MAX_TRANSITION_TRIES):
+                try:
+                    pipe.watch(key)  # type: ignore[no-untyped-call]
+                    plan = planner(decode_record(doc_id, pipe.hgetall(key)))
+                    if not plan.writes:
+                        pipe.unwatch()
+                        return plan.outcome
+                    pipe.multi()
+                    apply_writes(pipe, plan.writes)
+                    pipe.execute()
+                    return plan.outcome
+                except WatchError:
+                    continue
+                except ResponseError as exc:
+                    if _wrong_type(exc):
+                        raise NotARecord(f"{key} is not a record") from exc
+                    raise
+        raise RecordContention(f"document {doc_id} kept changing; will try again")
+
+
+class AsyncRecordStore:
+    """Reads and changes document records over an asyncio Redis client (the API)."""
+
+    def __init__(self, redis: AsyncRedis, keys: Keys, policy: RecordPolicy) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.policy = policy
+
+    async def read_with_outputs(
+        self, doc_id: str
+    ) -> tuple[DocumentRecord | None, dict[Stage, bytes | None]]:
+        """The record and every stage's output, in one round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self.keys.document(doc_id))
+            pipe.mget([self.keys.output(doc_id, stage) for stage in STAGE_ORDER])
+            raw, outputs = await pipe.execute(raise_on_error=False)
+        if isinstance(raw, ResponseError):
+            if _wrong_type(raw):
+                raise NotARecord(f"{self.keys.document(doc_id)} is not a record") from raw
+            raise raw
+        if isinstance(outputs, Exception):
+            raise outputs
+        return decode_record(doc_id, raw), dict(zip(STAGE_ORDER, outputs, strict=True))
+
+    async def read(self, doc_id: str) -> DocumentRecord | None:
+        """The record alone, in one round trip."""
+        try:
+            return decode_record(doc_id, await self.redis.hgetall(self.keys.document(doc_id)))
+        except ResponseError as exc:
+            if _wrong_type(exc):
+                raise NotARecord(f"{self.keys.document(doc_id)} is not a record") from exc
+            raise
+
+    async def apply(self, writes: Sequence[Write]) -> None:
+        """Apply writes that need no reading first, in one MULTI (one round trip)."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            apply_writes(pipe, writes)
+            await pipe.execute()
+
+    async def transition(self, doc_id: str, planner: Planner[OutcomeT]) -> OutcomeT:
+        """Plan on a WATCHed reading of the record and apply the plan in one MULTI."""
+        return await self.watched([self.keys.document(doc_id)], lambda read: planner(
+            decode_record(doc_id, read[0])))  # fmt: skip
+
+    async def watched(
+        self, keys: list[str], planner: Callable[[list[Any]], Plan[OutcomeT]]
+    ) -> OutcomeT:
+        """Plan on WATCHed readings of ``keys`` (hashes are read whole, other keys with GET)."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for _ in range(MAX_TRANSITION_TRIES):
+                try:
+                    await pipe.watch(*keys)
+                    read = [await _read_watched(pipe, key) for key in keys]
+                    plan = planner(read)
+                    if not plan.writes:
+                        await pipe.unwatch()  # type: ignore[no-untyped-call]
+                        return plan.outcome
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    apply_writes(pipe, plan.writes)
+                    await pipe.execute()
+                    return plan.outcome
+                except WatchError:
+                    continue
+                except ResponseError as exc:
+                    if _wrong_type(exc):
+                        raise NotARecord(f"{keys[0]} is not a record") from exc
+                    raise
+        raise RecordContention(f"{keys[0]} kept changing; try again")
+
+
+async def _read_watched(pipe: Any, key: str) -> Any:
+    """A watched key's value: a hash whole, anything else as a string."""
+    kind = await pipe.type(key)
+    if kind in (b"hash", "hash"):
+        return await pipe.hgetall(key)
+    if kind in (b"none", "none"):
+        return None
+    return await pipe.get(key)

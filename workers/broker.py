@@ -1,0 +1,121 @@
+"""Celery's Redis transport, made to survive any bytes found in a stage queue.
+
+kombu decodes each queue entry as JSON before Celery sees it; an entry that is not a kombu
+envelope (junk pushed by hand, a truncated write, another program's data) raises inside the
+consumer loop and stops the whole worker. Here such an entry is moved to newsdesk's dead-letter
+list with the reason, logged, and skipped. Envelopes in a foreign serialisation (pickle, YAML)
+reach Celery, which refuses them because only JSON is accepted.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import time
+from queue import Empty
+from typing import Any
+
+from kombu.transport import redis as kombu_redis
+
+log = logging.getLogger("newsdesk.worker")
+DEAD_LETTERS_OPTION = "newsdesk_dead_letters"
+# What is kept of an unreadable entry in the dead-letter list.
+MAX_KEPT_BYTES = 64 * 1024
+MAX_DEAD_LETTERS = 10_000
+
+
+def envelope_problem(item: bytes | str) -> tuple[dict[str, Any] | None, str | None]:
+    """The kombu envelope in a queue entry, or why there is none."""
+    try:
+        payload = json.loads(_text(item))
+    except (ValueError, UnicodeDecodeError) as exc:
+        return None, f"not JSON ({exc})"
+    if not isinstance(payload, dict):
+        return None, "not a JSON object"
+    properties = payload.get("properties")
+    if not isinstance(properties, dict) or not isinstance(properties.get("delivery_tag"), str):
+        return None, "no properties with a delivery_tag"
+    if not isinstance(properties.get("delivery_info", {}), dict):
+        return None, "delivery_info is not an object"
+    body = payload.get("body")
+    if body is not None and not isinstance(body, str):
+        return None, "body is not a string"
+    if body and properties.get("body_encoding") == "base64":
+        try:
+            base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            return None, "body is not valid base64"
+    return payload, None
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class Channel(kombu_redis.Channel):
+    """A Redis channel whose consumer skips unreadable queue entries instead of crashing."""
+
+    def _brpop_read(self, **options: Any) -> bool:
+        try:
+            try:
+                dest__item = self.client.parse_response(self.client.connection, "BRPOP", **options)
+            except self.connection_errors:
+                self.client.connection.disconnect()
+                raise
+            if not dest__item:
+                raise Empty()
+            dest, item = dest__item
+            dest = _text(dest).rsplit(self.sep, 1)[0]
+            self._queue_cycle.rotate(dest)
+            payload = self._readable(dest, item)
+            if payload is None:
+                raise Empty()
+            self.connection._deliver(payload, dest)
+            return True
+        finally:
+            self._in_poll = None  # type: ignore[assignment]
+            flush = getattr(self, "_flush_brpop_reauth", None)
+            if flush is not None:
+                flush()
+
+    def _get(self, queue: Any, timeout: Any = None) -> Any:
+        with self.conn_or_acquire() as client:
+            for priority in self.priority_steps:
+                item = client.rpop(self._q_for_pri(queue, priority))  # type: ignore[no-untyped-call]
+                if item:
+                    payload = self._readable(queue, item)
+                    if payload is not None:
+                        return payload
+            raise Empty()
+
+    def _readable(self, queue: str, item: bytes) -> dict[str, Any] | None:
+        payload, problem = envelope_problem(item)
+        if problem is None:
+            return payload
+        log.error("queue %s: skipped an unreadable entry (%s); kept in the dead-letter list",
+                  queue, problem)  # fmt: skip
+        key = self.connection.client.transport_options.get(DEAD_LETTERS_OPTION)
+        if key:
+            letter = json.dumps({
+                "queue": queue,
+                "problem": problem,
+                "at": time.time(),
+                "entry": base64.b64encode(bytes(item)[:MAX_KEPT_BYTES]).decode(),
+            })  # fmt: skip
+            with self.conn_or_acquire() as client:
+                pipe = client.pipeline()
+                pipe.lpush(key, letter)
+                pipe.ltrim(key, 0, MAX_DEAD_LETTERS - 1)
+                pipe.execute()
+        return None
+
+
+class Transport(kombu_redis.Transport):
+    """Celery's Redis transport with the forgiving channel above."""
+
+    Channel = Channel
+
+
+TRANSPORT = f"{__name__}:Transport"
