@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init, worker_process_shutdown
+from celery.signals import worker_init, worker_process_init, worker_process_shutdown
 from kombu.entity import Queue
 
 from contracts.wire import CELERY_SERIALIZATION, QUEUE_BY_STAGE, TASK_BY_STAGE, Stage
@@ -56,6 +56,12 @@ def create_celery(settings: WorkerSettings | None = None) -> Celery:
     )
     runner = StageRunner(settings)
     register_stage_tasks(app, runner)
+
+    @worker_init.connect(weak=False)  # type: ignore[untyped-decorator]
+    def _preload_models(**_: Any) -> None:
+        # Loaded once in the main process before the pool forks: every pool child (and every
+        # child that replaces one that died) starts with the models already in memory.
+        runner.load_models()
 
     @worker_process_init.connect(weak=False)  # type: ignore[untyped-decorator]
     def _load_models(**_: Any) -> None:

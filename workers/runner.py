@@ -65,11 +65,15 @@ class StageRunner:
             self._heartbeat.start(ready=False)
         return self._heartbeat
 
+    def load_models(self) -> None:
+        """Load the models (cached per process; a forked child inherits them)."""
+        load_nlp(self.settings.spacy_model)
+        detect_language("warm up the language identifier")
+
     def warm_up(self) -> None:
         """In a new worker process: load the models, then announce the process as ready."""
         self._store, self._heartbeat = None, None  # never share a parent's connections
-        load_nlp(self.settings.spacy_model)
-        detect_language("warm up the language identifier")
+        self.load_models()
         self.heartbeat.ready = True
         self.heartbeat.beat()
 
