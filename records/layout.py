@@ -84,6 +84,18 @@ class Keys:
         """Hash describing a batch: its owner, creation time and item ids."""
         return f"{self.prefix}batch:{batch_id}"
 
+    def in_flight(self, owner: str) -> str:
+        """Sorted set of one owner's unfinished documents, scored by their content bytes."""
+        return f"{self.prefix}in-flight:{owner or '-'}"
+
+    def in_flight_bytes(self, owner: str) -> str:
+        """Counter of the content bytes of one owner's unfinished documents."""
+        return f"{self.prefix}in-flight-bytes:{owner or '-'}"
+
+    def rate_bucket(self, owner: str) -> str:
+        """Hash holding one owner's request-rate token bucket (tokens, last refill)."""
+        return f"{self.prefix}rate:{owner or '-'}"
+
     def index(self, owner: str) -> str:
         """Sorted set of one owner's documents scored by creation time (for listing)."""
         return f"{self.prefix}docs:by-owner:{owner or '-'}"

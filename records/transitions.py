@@ -46,6 +46,7 @@ from records.writes import (
     Delete,
     Expire,
     HashSet,
+    IncrementBy,
     ListRemove,
     Plan,
     Publish,
@@ -91,14 +92,26 @@ def _enqueue(
     return fields, writes
 
 
-def _retire(keys: Keys, policy: RecordPolicy, doc_id: str) -> list[Write]:
-    """A finished document leaves the pending set; its keys expire after the retention and
-    leave a tombstone, so its id answers 410 (not 404) afterwards."""
-    ttl = policy.result_ttl_seconds
+def tombstone_value(owner: str) -> str:
+    """What a tombstone holds: whose document it was (so only its owner hears 410)."""
+    return f"owner:{owner}"
+
+
+def _retire(keys: Keys, policy: RecordPolicy, record: DocumentRecord) -> list[Write]:
+    """A finished document leaves the pending set and its owner's in-flight count; its keys
+    expire after the retention and leave a tombstone, so its id answers 410 (not 404) then.
+    Every terminal transition is guarded by the record, so this runs once per document."""
+    ttl, doc_id = policy.result_ttl_seconds, record.doc_id
     return [
         ScoreRemove(keys.pending, doc_id),
+        ScoreRemove(keys.in_flight(record.owner), doc_id),
+        IncrementBy(keys.in_flight_bytes(record.owner), -record.content_bytes),
         *(Expire(key, ttl) for key in keys.all_for(doc_id)),
-        SetValue(keys.tombstone(doc_id), "1", ttl + policy.tombstone_extra_seconds),
+        SetValue(
+            keys.tombstone(doc_id),
+            tombstone_value(record.owner),
+            ttl + policy.tombstone_extra_seconds,
+        ),  # fmt: skip
     ]
 
 
@@ -140,6 +153,8 @@ def plan_create(
         HashSet(keys.document(doc_id), fields),
         SetValue(keys.content(doc_id), document.content),
         ScoreSet(keys.index(document.owner), doc_id, now.timestamp()),
+        ScoreSet(keys.in_flight(document.owner), doc_id, record.content_bytes),
+        IncrementBy(keys.in_flight_bytes(document.owner), record.content_bytes),
         *enqueue,
         *_event(keys, policy, doc_id, "queued", status=DocumentStatus.QUEUED.value),
     ]
@@ -179,9 +194,15 @@ def plan_begin(
     *,
     run: str,
     now: datetime,
+    soft_limit: float | None = None,
 ) -> Plan[Begun]:
     """Take the stage's lease for ``run`` (unique per execution), count the attempt and mark
-    the stage running — unless the record says not to."""
+    the stage running — unless the record says not to.
+
+    A stage whose previous run renewed its lease past ``soft_limit`` seconds and then died was
+    stopped by the hard time limit (code that the soft limit could not interrupt): running it
+    again would only take as long again, so the document fails with ``stage_timeout`` now.
+    """
     if record is not None and record.stages[stage].holds(run) and not record.finished:
         return Plan(Begun(BeginOutcome.STARTED, record.stages[stage].attempts, record))
     refusal = _refusal(record, stage, now=now)
@@ -192,13 +213,12 @@ def plan_begin(
         return Plan(Begun(refusal or BeginOutcome.MISSING, record=record))
     current = record.stages[stage]
     attempt = current.attempts + 1
-    if attempt > policy.max_attempts:
-        reason = (f"the {stage.value} stage was started {attempt - 1} times without finishing "
-                  "(its worker died or hit the hard time limit); giving up")  # fmt: skip
+    failure = _giving_up(current, stage, attempt=attempt, policy=policy, soft_limit=soft_limit)
+    if failure is not None:
+        code, reason = failure
         failing = record.with_stage(stage, run=run, status=StageStatus.RUNNING)
-        failure = plan_fail(keys, policy, failing, stage, run=run, code="attempts_exhausted",
-                            message=reason, now=now)  # fmt: skip
-        return Plan(Begun(BeginOutcome.EXHAUSTED, attempt, record), failure.writes)
+        plan = plan_fail(keys, policy, failing, stage, run=run, code=code, message=reason, now=now)
+        return Plan(Begun(BeginOutcome.EXHAUSTED, attempt, record), plan.writes)
     lease_until = now.timestamp() + policy.lease_seconds
     running = StageRecord(
         status=StageStatus.RUNNING,
@@ -223,6 +243,30 @@ def plan_begin(
     if current.queued_at is not None:
         writes.append(ScoreSet(keys.progress, stage.value, current.queued_at, only_greater=True))
     return Plan(Begun(BeginOutcome.STARTED, attempt, record), writes)
+
+
+def _giving_up(
+    previous: StageRecord, stage: Stage, *, attempt: int, policy: RecordPolicy,
+    soft_limit: float | None,
+) -> tuple[str, str] | None:  # fmt: skip
+    """(code, reason) when the stage must not be tried again, else None."""
+    if (
+        soft_limit is not None
+        and previous.status == StageStatus.RUNNING
+        and previous.started_at is not None
+        and previous.lease_until is not None
+        and previous.lease_until - policy.lease_seconds - previous.started_at.timestamp()
+        >= soft_limit
+    ):
+        return "stage_timeout", (
+            f"the {stage.value} stage ran past its {soft_limit:g}s time limit and was stopped"
+        )
+    if attempt > policy.max_attempts:
+        return "attempts_exhausted", (
+            f"the {stage.value} stage was started {attempt - 1} times without finishing "
+            "(its worker died or hit the hard time limit); giving up"
+        )
+    return None
 
 
 def _refusal(record: DocumentRecord | None, stage: Stage, *, now: datetime) -> BeginOutcome | None:
@@ -315,7 +359,7 @@ def plan_complete(
                    layout.FINISHED_AT: encode_time(now)}  # fmt: skip
         writes += [
             HashSet(keys.document(doc_id), fields),
-            *_retire(keys, policy, doc_id),
+            *_retire(keys, policy, record),
             *_event(keys, policy, doc_id, "stage", stage=stage.value, stage_status=done.value,
                     attempt=current.attempts, status=DocumentStatus.COMPLETED.value),
             *_event(keys, policy, doc_id, "document", status=DocumentStatus.COMPLETED.value),
@@ -370,7 +414,7 @@ def plan_fail(
             layout.UPDATED_AT: encode_time(now),
             layout.FINISHED_AT: encode_time(now),
         }),
-        *_retire(keys, policy, doc_id),
+        *_retire(keys, policy, record),
         *_event(keys, policy, doc_id, "stage", stage=stage.value,
                 stage_status=StageStatus.FAILED.value, attempt=current.attempts,
                 status=DocumentStatus.FAILED.value),
@@ -483,7 +527,7 @@ def plan_quarantine(
             layout.UPDATED_AT: encode_time(now),
             layout.FINISHED_AT: encode_time(now),
         }),
-        *_retire(keys, policy, doc_id),
+        *_retire(keys, policy, record),
         *_event(keys, policy, doc_id, "document", status=DocumentStatus.FAILED.value,
                 error=error.model_dump()),
     ])  # fmt: skip
@@ -514,7 +558,7 @@ def plan_cancel(
             Delete(tuple(keys.all_for(doc_id))),
             ScoreRemove(keys.pending, doc_id),
             ScoreRemove(keys.index(record.owner), doc_id),
-            SetValue(keys.tombstone(doc_id), "1", ttl),
+            SetValue(keys.tombstone(doc_id), tombstone_value(record.owner), ttl),
         ])  # fmt: skip
     fields: dict[str, str] = {
         layout.STATUS: DocumentStatus.CANCELLED.value,
@@ -538,6 +582,6 @@ def plan_cancel(
     return Plan(CancelOutcome.CANCELLED, [
         HashSet(keys.document(doc_id), fields),
         *writes,
-        *_retire(keys, policy, doc_id),
+        *_retire(keys, policy, record),
         *_event(keys, policy, doc_id, "document", status=DocumentStatus.CANCELLED.value),
     ])  # fmt: skip

@@ -7,14 +7,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from contracts.documents import DocumentOptions, DocumentView
 from records.codec import utc_now
 from records.layout import Keys
 from records.store import AsyncRecordStore
-from records.transitions import CancelOutcome, NewDocument, plan_cancel, plan_create
+from records.transitions import (
+    CancelOutcome,
+    NewDocument,
+    plan_cancel,
+    plan_create,
+    tombstone_value,
+)
 from records.view import document_view
 from records.writes import Plan, SetValue
+from services.durability import needs_waitaof
 from services.errors import IdempotencyKeyReused
 from services.settings import ApiSettings
 
@@ -39,12 +47,17 @@ def fingerprint(content: str, content_type: str, options: DocumentOptions) -> st
 class DocumentService:
     """Creates, reads and cancels documents; Redis is the source of truth."""
 
-    def __init__(self, redis: Redis, settings: ApiSettings) -> None:
+    def __init__(
+        self, redis: Redis, settings: ApiSettings, *, wait_for_disk: bool | None = False
+    ) -> None:
         self.redis = redis
         self.settings = settings
         self.keys = Keys(settings.key_prefix)
         self.policy = settings.policy()
         self.records = AsyncRecordStore(redis, self.keys, self.policy)
+        # Strict durability on a Redis that fsyncs only every second: wait for the AOF fsync
+        # (WAITAOF, Redis 7.2+) before answering. None: not known yet (Redis was down).
+        self.wait_for_disk = wait_for_disk
 
     async def create(self, document: NewDocument, *, idempotency_key: str | None = None) -> Created:
         """Store the record and its content and queue its first stage, in one MULTI.
@@ -53,6 +66,20 @@ class DocumentService:
         is returned (``replayed``); the same key with another document raises
         ``IdempotencyKeyReused``.
         """
+        created = await self._store(document, idempotency_key)
+        if self.wait_for_disk is None:
+            self.wait_for_disk = await needs_waitaof(self.redis, self.settings)
+        if self.wait_for_disk and not created.replayed:
+            await self._wait_for_disk()
+        return created
+
+    async def _wait_for_disk(self) -> None:
+        timeout_ms = int(self.settings.redis_timeout_seconds * 1000)
+        local, _ = await self.redis.execute_command("WAITAOF", 1, 0, timeout_ms)  # type: ignore[no-untyped-call]
+        if int(local) < 1:
+            raise RedisTimeoutError("Redis did not confirm the write on disk in time")
+
+    async def _store(self, document: NewDocument, idempotency_key: str | None) -> Created:
         plan = plan_create(self.keys, self.policy, document, now=utc_now())
         if idempotency_key is None:
             await self.records.apply(plan.writes)
@@ -84,9 +111,11 @@ class DocumentService:
             return None
         return document_view(record, outputs)
 
-    async def is_gone(self, doc_id: str) -> bool:
-        """True when the id belonged to a document that expired or was deleted."""
-        return bool(await self.redis.exists(self.keys.tombstone(doc_id)))
+    async def is_gone(self, doc_id: str, *, owner: str) -> bool:
+        """True when the id belonged to one of ``owner``'s documents that expired or was
+        deleted (another key's expired document is simply unknown)."""
+        found = await self.redis.get(self.keys.tombstone(doc_id))
+        return found is not None and found == tombstone_value(owner).encode()
 
     async def cancel(self, doc_id: str, *, owner: str) -> CancelOutcome:
         """Cancel an unfinished document, or delete a finished one."""

@@ -1,6 +1,10 @@
 """Errors the API answers with, all rendered as one problem+json shape.
 
 ApiError                      -> status, code, detail
+├── Unauthorized              401 unauthorized (no key, or not a valid one)
+├── RequestTimedOut           408 request_timeout (the body stopped arriving)
+├── QuotaExceeded             429 quota_exceeded (rate, documents or bytes in flight; Retry-After)
+├── StorageFull               507 storage_full (Redis is close to its memory limit)
 ├── UnsupportedContentType    415 unsupported_content_type
 ├── DocumentTooLarge          413 document_too_large
 ├── InvalidDocument           422 invalid_document (names the field)
@@ -40,6 +44,25 @@ class ApiError(Exception):
         self.detail = detail
         self.headers = headers or {}
         self.doc_id = doc_id
+
+
+class Unauthorized(ApiError):
+    status, code = 401, "unauthorized"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="newsdesk"'})
+
+
+class RequestTimedOut(ApiError):
+    status, code = 408, "request_timeout"
+
+
+class QuotaExceeded(ApiError):
+    status, code = 429, "quota_exceeded"
+
+
+class StorageFull(ApiError):
+    status, code = 507, "storage_full"
 
 
 class UnsupportedContentType(ApiError):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import codecs
 from collections.abc import Mapping
 
 from fastapi import Request
@@ -11,6 +13,7 @@ from contracts.documents import CONTENT_TYPES, DocumentOptions, DocumentSubmissi
 from services.errors import (
     DocumentTooLarge,
     InvalidDocument,
+    RequestTimedOut,
     UnsupportedContentType,
     describe_validation_errors,
 )
@@ -19,10 +22,13 @@ JSON_MEDIA_TYPE = "application/json"
 ACCEPTED_MEDIA_TYPES = (JSON_MEDIA_TYPE, *CONTENT_TYPES)
 
 
-async def read_submission(request: Request, *, max_bytes: int) -> DocumentSubmission:
+async def read_submission(
+    request: Request, *, max_bytes: int, timeout: float = 10.0
+) -> DocumentSubmission:
     """The submission in ``request``: a JSON document, or a raw text/plain or text/html body.
 
-    A raw body takes its options from the query string (``?title=...&summary_sentences=5``).
+    A raw body takes its options from the query string (``?title=...&summary_sentences=5``);
+    its charset comes from the Content-Type, else from a byte-order mark, else UTF-8.
     """
     media_type, charset = _media_type(request.headers.get("content-type"))
     if media_type not in ACCEPTED_MEDIA_TYPES:
@@ -30,7 +36,7 @@ async def read_submission(request: Request, *, max_bytes: int) -> DocumentSubmis
         raise UnsupportedContentType(
             f"Content-Type {shown} is not accepted; send {', '.join(ACCEPTED_MEDIA_TYPES)}"
         )
-    body = await _read_body(request, max_bytes=max_bytes)
+    body = await _read_body(request, max_bytes=max_bytes, timeout=timeout)
     if media_type == JSON_MEDIA_TYPE:
         submission = _parse_json(body)
     else:
@@ -52,17 +58,27 @@ def _media_type(header: str | None) -> tuple[str, str | None]:
     return media_type.lower(), charset
 
 
-async def _read_body(request: Request, *, max_bytes: int) -> bytes:
+async def _read_body(request: Request, *, max_bytes: int, timeout: float) -> bytes:
+    """The body, counted as it arrives: 413 past ``max_bytes`` (before the rest is read), 408
+    when nothing arrives for ``timeout`` seconds."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise DocumentTooLarge(_too_large(int(declared), max_bytes))
     chunks: list[bytes] = []
     received = 0
-    async for chunk in request.stream():
-        received += len(chunk)
-        if received > max_bytes:
-            raise DocumentTooLarge(_too_large(received, max_bytes, at_least=True))
-        chunks.append(chunk)
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout(timeout) as idle:
+            async for chunk in request.stream():
+                idle.reschedule(loop.time() + timeout)
+                received += len(chunk)
+                if received > max_bytes:
+                    raise DocumentTooLarge(_too_large(received, max_bytes, at_least=True))
+                chunks.append(chunk)
+    except TimeoutError as exc:
+        raise RequestTimedOut(
+            f"the request body stopped arriving ({received} bytes in, nothing for {timeout:g}s)"
+        ) from exc
     return b"".join(chunks)
 
 
@@ -83,10 +99,27 @@ def _parse_json(body: bytes) -> DocumentSubmission:
         raise InvalidDocument(describe_validation_errors(list(errors))) from exc
 
 
+# Byte-order marks, longest first (a UTF-32 LE mark starts like a UTF-16 LE one).
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def sniff_encoding(body: bytes, charset: str | None) -> str:
+    """The declared charset, else the one a byte-order mark names, else UTF-8."""
+    if charset:
+        return charset
+    return next((name for bom, name in _BOMS if body.startswith(bom)), "utf-8")
+
+
 def _parse_raw(
     body: bytes, media_type: str, charset: str | None, query: Mapping[str, str]
 ) -> DocumentSubmission:
-    encoding = charset or "utf-8"
+    encoding = sniff_encoding(body, charset)
     try:
         content = body.decode(encoding)
     except LookupError as exc:

@@ -5,15 +5,17 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from http import HTTPStatus
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import OutOfMemoryError, RedisError, ResponseError
 
-from contracts.documents import DOC_ID_PATTERN, DocumentAccepted, DocumentView, Problem
+from contracts.documents import DOC_ID_PATTERN, DocumentAccepted, DocumentView
 from records.store import NotARecord, RecordContention
 from records.transitions import CancelOutcome, NewDocument
+from services.auth import authenticate
 from services.documents import DocumentService
 from services.errors import (
     DocumentExpired,
@@ -22,9 +24,11 @@ from services.errors import (
     StorageUnavailable,
 )
 from services.intake import read_submission
+from services.quota import Admission
 from services.settings import ApiSettings
 
-router = APIRouter()
+router = APIRouter()  # liveness and readiness: open even when API keys are required
+v1 = APIRouter(prefix="/v1", dependencies=[Depends(authenticate)])
 log = logging.getLogger("newsdesk.api")
 
 
@@ -38,18 +42,34 @@ def _settings(request: Request) -> ApiSettings:
     return settings
 
 
-def _owner(request: Request) -> str:
-    """Who is asking: the id of the caller's API key ("" when the API runs without keys)."""
-    owner: str = getattr(request.state, "owner", "")
+def _admission(request: Request) -> Admission:
+    admission: Admission = request.app.state.admission
+    return admission
+
+
+async def _admitted(
+    owner: Annotated[str, Depends(authenticate)],
+    admission: Annotated[Admission, Depends(_admission)],
+    settings: Annotated[ApiSettings, Depends(_settings)],
+) -> str:
+    """The caller, once its request rate is within its quota (for reads and cancels)."""
+    try:
+        await admission.check(owner)
+    except RedisError as exc:
+        raise _unavailable(settings, exc, "try again later") from exc
     return owner
 
 
 DocumentsDep = Annotated[DocumentService, Depends(_documents)]
 SettingsDep = Annotated[ApiSettings, Depends(_settings)]
-OwnerDep = Annotated[str, Depends(_owner)]
+AdmissionDep = Annotated[Admission, Depends(_admission)]
+OwnerDep = Annotated[str, Depends(authenticate)]
+AdmittedDep = Annotated[str, Depends(_admitted)]
 
+PROBLEM_CONTENT = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem} for status in (404, 409, 410, 413, 415, 422, 503)
+    status: {"description": HTTPStatus(status).phrase, "content": PROBLEM_CONTENT}
+    for status in (401, 404, 408, 409, 410, 413, 415, 422, 429, 503, 507)
 }
 _DOC_ID = re.compile(DOC_ID_PATTERN)
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -76,6 +96,11 @@ def _nothing_sent(exc: Exception) -> bool:
     return isinstance(exc, ResponseError | RecordContention)
 
 
+def _not_accepted(key: str | None) -> str:
+    again = " with the same Idempotency-Key" if key else ""
+    return f"the document was not accepted; send it again later{again}"
+
+
 def _idempotency_key(request: Request) -> str | None:
     """The client's Idempotency-Key header: 1–255 visible ASCII characters, or absent."""
     key = request.headers.get("idempotency-key")
@@ -94,8 +119,8 @@ def _known_id(doc_id: str) -> str:
     return doc_id
 
 
-@router.post(
-    "/v1/documents",
+@v1.post(
+    "/documents",
     status_code=202,
     response_model=DocumentAccepted,
     responses=_ERRORS,
@@ -115,11 +140,18 @@ async def submit_document(
     response: Response,
     documents: DocumentsDep,
     settings: SettingsDep,
+    admission: AdmissionDep,
     owner: OwnerDep,
 ) -> DocumentAccepted:
     """Store a document durably and queue its first stage (one MULTI); 202 only once done."""
     key = _idempotency_key(request)
-    submission = await read_submission(request, max_bytes=settings.max_document_bytes)
+    submission = await read_submission(
+        request, max_bytes=settings.max_document_bytes, timeout=settings.body_timeout_seconds
+    )
+    try:
+        await admission.check(owner, documents=1, content_bytes=len(submission.content.encode()))
+    except RedisError as exc:
+        raise _unavailable(settings, exc, _not_accepted(key)) from exc
     doc_id = uuid.uuid4().hex
     document = NewDocument(
         doc_id=doc_id,
@@ -132,9 +164,7 @@ async def submit_document(
         created = await documents.create(document, idempotency_key=key)
     except (RedisError, RecordContention) as exc:
         if _nothing_sent(exc):
-            again = " with the same Idempotency-Key" if key else ""
-            detail = f"the document was not accepted; send it again later{again}"
-            raise _unavailable(settings, exc, detail) from exc
+            raise _unavailable(settings, exc, _not_accepted(key)) from exc
         again = "send it again with the same Idempotency-Key" if key else (
             f"it may have been stored as {doc_id} (GET /v1/documents/{doc_id} tells); to retry "
             "safely, send it with an Idempotency-Key header")  # fmt: skip
@@ -146,15 +176,15 @@ async def submit_document(
     return DocumentAccepted(id=created.doc_id)
 
 
-@router.get("/v1/documents/{doc_id}", response_model=DocumentView, responses=_ERRORS)
+@v1.get("/documents/{doc_id}", response_model=DocumentView, responses=_ERRORS)
 async def read_document(
-    doc_id: str, documents: DocumentsDep, settings: SettingsDep, owner: OwnerDep
+    doc_id: str, documents: DocumentsDep, settings: SettingsDep, owner: AdmittedDep
 ) -> DocumentView:
     """The document's status, per-stage progress and whatever results exist."""
     _known_id(doc_id)
     try:
         view = await documents.view(doc_id, owner=owner)
-        if view is None and await documents.is_gone(doc_id):
+        if view is None and await documents.is_gone(doc_id, owner=owner):
             raise DocumentExpired(f"document {doc_id} has expired or was deleted")
     except NotARecord as exc:
         raise DocumentNotFound(f"no document with id {doc_id}") from exc
@@ -165,18 +195,16 @@ async def read_document(
     return view
 
 
-@router.delete(
-    "/v1/documents/{doc_id}", status_code=204, responses=_ERRORS, response_class=Response
-)
+@v1.delete("/documents/{doc_id}", status_code=204, responses=_ERRORS, response_class=Response)
 async def delete_document(
-    doc_id: str, documents: DocumentsDep, settings: SettingsDep, owner: OwnerDep
+    doc_id: str, documents: DocumentsDep, settings: SettingsDep, owner: AdmittedDep
 ) -> Response:
     """Cancel an unfinished document (it is not processed further), or delete a finished one's
     content and results (its id answers 410 afterwards)."""
     _known_id(doc_id)
     try:
         outcome = await documents.cancel(doc_id, owner=owner)
-        if outcome == CancelOutcome.MISSING and await documents.is_gone(doc_id):
+        if outcome == CancelOutcome.MISSING and await documents.is_gone(doc_id, owner=owner):
             raise DocumentExpired(f"document {doc_id} has expired or was deleted")
     except NotARecord as exc:
         raise DocumentNotFound(f"no document with id {doc_id}") from exc
@@ -193,7 +221,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"model": Problem}})
+@router.get("/readyz", responses={503: _ERRORS[503]})
 async def readyz(documents: DocumentsDep, settings: SettingsDep) -> dict[str, str]:
     """Redis answers, so submissions can be accepted."""
     try:

@@ -14,6 +14,7 @@ from redis import Redis
 from contracts.wire import Stage
 from newsdesk.embedded_redis import free_port
 from records.layout import Keys
+from records.transitions import tombstone_value
 from services.app import create_app
 from services.settings import ApiSettings
 from tests.conftest import SEEDS, RedisServer
@@ -218,7 +219,7 @@ async def test_a_malformed_id_is_404_before_it_becomes_a_key(
 
 
 async def test_expired_id_is_410(api: httpx.AsyncClient, redis_client: Redis) -> None:
-    redis_client.set(Keys().tombstone(UNKNOWN_ID), "1")
+    redis_client.set(Keys().tombstone(UNKNOWN_ID), tombstone_value(""))
     response = await api.get(f"/v1/documents/{UNKNOWN_ID}")
     _assert_problem(response, 410, "document_expired", UNKNOWN_ID)
 
@@ -323,9 +324,13 @@ async def test_a_document_redis_refuses_is_not_acknowledged_and_nothing_is_left(
 ) -> None:
     redis = redis_factory()
     client = redis.client()
+    headers = {"Content-Type": "text/plain", **({"Idempotency-Key": key} if key else {})}
     async with _client(redis.url) as api:
-        client.config_set("maxmemory", 1)  # every write is now refused (noeviction): OOM
-        headers = {"Content-Type": "text/plain", **({"Idempotency-Key": key} if key else {})}
+        assert (await api.post("/v1/documents", json={"content": "warm"})).status_code == 202
+        client.flushall()
+        # Redis fills up between the API's memory check (cached for a second) and the write:
+        # the MULTI is refused as a whole (OOM, noeviction).
+        client.config_set("maxmemory", 1)
         response = await api.post("/v1/documents", content=b"News.", headers=headers)
         body = _assert_problem(response, 503, "storage_unavailable", "full", "not accepted")
         assert "doc_id" not in body
@@ -334,3 +339,19 @@ async def test_a_document_redis_refuses_is_not_acknowledged_and_nothing_is_left(
         again = await api.post("/v1/documents", content=b"News.", headers=headers)
         assert again.status_code == 202, again.text
     assert client.llen("clean") == 1 and client.zcard(Keys().pending) == 1
+
+
+async def test_new_documents_are_refused_with_507_before_redis_is_full(
+    redis_factory: Callable[[], RedisServer],
+) -> None:
+    redis = redis_factory()
+    client = redis.client()
+    used = int(client.info("memory")["used_memory"])
+    client.config_set("maxmemory", int(used / 0.95))  # above the 90% high-water mark
+    async with _client(redis.url) as api:
+        response = await api.post("/v1/documents", json={"content": "News."})
+        _assert_problem(response, 507, "storage_full", "nearly full")
+        assert response.headers["Retry-After"]
+        assert client.keys("newsdesk:*") == []
+        reading = await api.get(f"/v1/documents/{UNKNOWN_ID}")
+        _assert_problem(reading, 404, "document_not_found")

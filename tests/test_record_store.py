@@ -287,4 +287,9 @@ def test_every_record_any_sequence_of_transitions_writes_reads_back_as_a_view(
         else:
             assert redis_client.zscore(keys.pending, doc_id) is not None, "nothing is forgotten"
         assert view.id == doc_id
+        records = [store.read(d) for d in docs]
+        unfinished = {r.doc_id: r.content_bytes for r in records if r and not r.finished}
+        in_flight = redis_client.zrange(keys.in_flight(""), 0, -1)
+        assert sorted(m.decode() for m in in_flight) == sorted(unfinished), "quota count exact"
+        assert int(redis_client.get(keys.in_flight_bytes("")) or 0) == sum(unfinished.values())
     assert finished_seen > 0

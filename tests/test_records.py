@@ -196,6 +196,22 @@ def test_the_attempt_past_the_cap_fails_the_document() -> None:
     assert ScoreRemove(KEYS.pending, DOC) in plan.writes
 
 
+def test_a_run_that_outlived_its_soft_limit_and_died_fails_the_stage_at_once() -> None:
+    """C code the soft limit cannot interrupt is stopped at the hard limit; running it again
+    would take as long again, so the next start fails the document instead of retrying."""
+    outlived = StageRecord(status=StageStatus.RUNNING, started_at=NOW - timedelta(seconds=95),
+                           attempts=1, run="killed", lease_until=NOW.timestamp() - 1)  # fmt: skip
+    record = _record(clean=outlived)
+    plan = plan_begin(KEYS, POLICY, record, Stage.CLEAN, run="next", now=NOW, soft_limit=60)
+    assert plan.outcome.outcome == BeginOutcome.EXHAUSTED
+    fields = next(w for w in plan.writes if isinstance(w, HashSet)).mapping
+    error = json.loads(fields[layout.ERROR])
+    assert error["code"] == "stage_timeout" and "60s" in error["message"]
+    died_early = record.with_stage(Stage.CLEAN, started_at=NOW - timedelta(seconds=20))
+    retried = plan_begin(KEYS, POLICY, died_early, Stage.CLEAN, run="next", now=NOW, soft_limit=60)
+    assert retried.outcome.outcome == BeginOutcome.STARTED, "a crash before the limit is retried"
+
+
 def test_only_the_lease_holder_may_renew_complete_fail_or_release() -> None:
     record = _record(clean=DONE, entities=_running("holder"))
     output = CleanResult(text="x")

@@ -104,8 +104,10 @@ class StageRunner:
 
     def _run(self, doc_id: str, stage: Stage, *, run: str) -> str:
         store = self.store
+        soft_limit = self.settings.soft_limit(stage)
         begun = store.transition(doc_id, lambda record: plan_begin(
-            store.keys, store.policy, record, stage, run=run, now=utc_now()))  # fmt: skip
+            store.keys, store.policy, record, stage, run=run, now=utc_now(),
+            soft_limit=soft_limit))  # fmt: skip
         if begun.outcome != BeginOutcome.STARTED or begun.record is None:
             level = logging.WARNING if begun.outcome == BeginOutcome.EXHAUSTED else logging.INFO
             log.log(level, "doc=%s stage=%s not run: %s", doc_id, stage, begun.outcome)
