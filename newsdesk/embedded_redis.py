@@ -41,15 +41,29 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def redis_server_command(*, data_dir: Path, port: int, host: str = "127.0.0.1") -> list[str]:
-    """Durable settings: AOF fsynced every second, never evict (the queue must not be dropped)."""
+# The embedded server's memory limit unless NEWSDESK_REDIS_MAXMEMORY says otherwise: the API
+# refuses new documents (507) before it is reached, so the queue itself never hits it.
+DEFAULT_MAXMEMORY = "1gb"
+
+
+def redis_server_command(
+    *,
+    data_dir: Path,
+    port: int,
+    host: str = "127.0.0.1",
+    maxmemory: str = DEFAULT_MAXMEMORY,
+    fsync_every_write: bool = False,
+) -> list[str]:
+    """Durable settings: an append-only file fsynced every second (or after every write, for
+    strict durability), a memory limit, and never evict (the queue must not be dropped)."""
     return [
         redis_server_binary(),
         "--bind", host,
         "--port", str(port),
         "--dir", str(data_dir),
         "--appendonly", "yes",
-        "--appendfsync", "everysec",
+        "--appendfsync", "always" if fsync_every_write else "everysec",
+        "--maxmemory", maxmemory,
         "--maxmemory-policy", "noeviction",
         "--save", "",
         "--daemonize", "no",
@@ -66,6 +80,8 @@ def start_redis(
     log_file: Path | None = None,
     preexec_fn: Callable[[], None] | None = None,
     pass_fds: tuple[int, ...] = (),
+    maxmemory: str = DEFAULT_MAXMEMORY,
+    fsync_every_write: bool = False,
 ) -> tuple[subprocess.Popen[bytes], str]:
     """Start redis-server and wait until it answers; returns the process and its URL.
 
@@ -75,7 +91,10 @@ def start_redis(
     port = port or free_port(host)
     with open(log_file or os.devnull, "ab") as output:
         process = subprocess.Popen(
-            redis_server_command(data_dir=data_dir.resolve(), port=port, host=host),
+            redis_server_command(
+                data_dir=data_dir.resolve(), port=port, host=host, maxmemory=maxmemory,
+                fsync_every_write=fsync_every_write,
+            ),
             stdout=output, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=preexec_fn,
             pass_fds=pass_fds,
         )  # fmt: skip

@@ -25,7 +25,7 @@ from pathlib import Path
 from redis.exceptions import RedisError
 
 from contracts.wire import Stage
-from newsdesk.embedded_redis import start_redis
+from newsdesk.embedded_redis import DEFAULT_MAXMEMORY, start_redis
 from newsdesk.readiness import missing_queues
 from records.policy import RecordSettings
 from records.store import RecordStore
@@ -171,14 +171,21 @@ def _supervise(
     redis_process = None
     if not env.get("NEWSDESK_REDIS_URL"):
         redis_dir = data_dir / "redis"
+        maxmemory = env.get("NEWSDESK_REDIS_MAXMEMORY") or DEFAULT_MAXMEMORY
+        strict = env.get("NEWSDESK_DURABILITY", "everysec") == "strict"
         redis_process, url = start_redis(
             data_dir=redis_dir,
             log_file=data_dir / "redis.log",
             preexec_fn=_die_with_parent,
             pass_fds=(lock_fd,),
+            maxmemory=maxmemory,
+            fsync_every_write=strict,
         )
         env["NEWSDESK_REDIS_URL"] = url
-        log.info("embedded redis-server at %s, data in %s (AOF on)", url, redis_dir)
+        log.info("embedded redis-server at %s, data in %s (append-only file fsynced %s); "
+                 "maxmemory %s (NEWSDESK_REDIS_MAXMEMORY), new documents are refused with 507 "
+                 "near it", url, redis_dir, "after every write" if strict else "every second",
+                 maxmemory)  # fmt: skip
     else:
         log.info("using Redis at NEWSDESK_REDIS_URL")
     worker_grace = max(WorkerSettings().hard_limit(stage) for stage in Stage) + 30

@@ -3,8 +3,9 @@
 kombu decodes each queue entry as JSON before Celery sees it; an entry that is not a kombu
 envelope (junk pushed by hand, a truncated write, another program's data) raises inside the
 consumer loop and stops the whole worker. Here such an entry is moved to newsdesk's dead-letter
-list with the reason, logged, and skipped. Envelopes in a foreign serialisation (pickle, YAML)
-reach Celery, which refuses them because only JSON is accepted.
+list with the reason, logged, and skipped — and so is anything that is not a JSON task message
+for one of newsdesk's own tasks (a pickled payload, an unknown task name): Celery itself can
+crash on some of those, and none of them may run.
 """
 
 from __future__ import annotations
@@ -21,13 +22,17 @@ from kombu.transport import redis as kombu_redis
 
 log = logging.getLogger("newsdesk.worker")
 DEAD_LETTERS_OPTION = "newsdesk_dead_letters"
+ALLOWED_TASKS_OPTION = "newsdesk_tasks"
 # What is kept of an unreadable entry in the dead-letter list.
 MAX_KEPT_BYTES = 64 * 1024
 MAX_DEAD_LETTERS = 10_000
 
 
-def envelope_problem(item: bytes | str) -> tuple[dict[str, Any] | None, str | None]:
-    """The kombu envelope in a queue entry, or why there is none."""
+def envelope_problem(
+    item: bytes | str, allowed_tasks: frozenset[str] | None = None
+) -> tuple[dict[str, Any] | None, str | None]:
+    """The kombu envelope in a queue entry, or why it must not reach Celery: only JSON task
+    messages (protocol 2) for one of ``allowed_tasks`` get through."""
     try:
         payload = json.loads(_text(item))
     except (ValueError, UnicodeDecodeError) as exc:
@@ -42,11 +47,25 @@ def envelope_problem(item: bytes | str) -> tuple[dict[str, Any] | None, str | No
     body = payload.get("body")
     if body is not None and not isinstance(body, str):
         return None, "body is not a string"
-    if body and properties.get("body_encoding") == "base64":
+    if payload.get("content-type") != "application/json":
+        return None, f"content type {str(payload.get('content-type'))[:50]!r} is not accepted"
+    headers = payload.get("headers")
+    if not isinstance(headers, dict) or not isinstance(headers.get("id"), str):
+        return None, "no task headers"
+    if allowed_tasks is not None and headers.get("task") not in allowed_tasks:
+        return None, f"task {str(headers.get('task'))[:80]!r} is not one of ours"
+    raw = body or ""
+    if properties.get("body_encoding") == "base64":
         try:
-            base64.b64decode(body, validate=True)
+            raw = base64.b64decode(raw, validate=True).decode()
         except (binascii.Error, ValueError):
-            return None, "body is not valid base64"
+            return None, "body is not valid base64 of UTF-8"
+    try:
+        decoded = json.loads(raw)
+    except ValueError:
+        return None, "body is not JSON"
+    if not (isinstance(decoded, list) and len(decoded) == 3 and isinstance(decoded[1], dict)):
+        return None, "body is not a task call (args, kwargs, embed)"
     return payload, None
 
 
@@ -91,12 +110,14 @@ class Channel(kombu_redis.Channel):
             raise Empty()
 
     def _readable(self, queue: str, item: bytes) -> dict[str, Any] | None:
-        payload, problem = envelope_problem(item)
+        options = self.connection.client.transport_options
+        allowed = options.get(ALLOWED_TASKS_OPTION)
+        payload, problem = envelope_problem(item, frozenset(allowed) if allowed else None)
         if problem is None:
             return payload
         log.error("queue %s: skipped an unreadable entry (%s); kept in the dead-letter list",
                   queue, problem)  # fmt: skip
-        key = self.connection.client.transport_options.get(DEAD_LETTERS_OPTION)
+        key = options.get(DEAD_LETTERS_OPTION)
         if key:
             letter = json.dumps({
                 "queue": queue,

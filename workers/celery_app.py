@@ -10,7 +10,7 @@ from kombu.entity import Queue
 
 from contracts.wire import CELERY_SERIALIZATION, QUEUE_BY_STAGE, TASK_BY_STAGE, Stage
 from records.layout import Keys
-from workers.broker import DEAD_LETTERS_OPTION, TRANSPORT
+from workers.broker import ALLOWED_TASKS_OPTION, DEAD_LETTERS_OPTION, TRANSPORT
 from workers.runner import StageRunner
 from workers.settings import WorkerSettings
 from workers.tasks import register_stage_tasks
@@ -41,6 +41,7 @@ def create_celery(settings: WorkerSettings | None = None) -> Celery:
             "health_check_interval": 10,
             "retry_on_timeout": True,
             DEAD_LETTERS_OPTION: Keys(settings.key_prefix).dead_letters,
+            ALLOWED_TASKS_OPTION: sorted(TASK_BY_STAGE.values()),
         },
         task_queues=[Queue(QUEUE_BY_STAGE[stage]) for stage in Stage],  # type: ignore[no-untyped-call]
         task_default_queue=QUEUE_BY_STAGE[Stage.CLEAN],
