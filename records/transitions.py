@@ -111,7 +111,7 @@ def _retire(keys: Keys, policy: RecordPolicy, record: DocumentRecord) -> list[Wr
             keys.tombstone(doc_id),
             tombstone_value(record.owner),
             ttl + policy.tombstone_extra_seconds,
-        ),  # fmt: skip
+        ),
     ]
 
 
