@@ -7,8 +7,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from contracts.callbacks import callback_url_problem
 from contracts.results import (
     CleanResult,
     EntitiesResult,
@@ -82,6 +83,19 @@ class DocumentOptions(BaseModel):
         description="flat: up to 100 keys, values are strings, numbers or booleans",
     )
     summary_sentences: int = Field(default=DEFAULT_SUMMARY_SENTENCES, ge=1, le=20)
+    callback_url: Annotated[str, StringConstraints(max_length=2048)] | None = Field(
+        default=None,
+        description="http(s) URL the finished document is POSTed to, signed (see README)",
+    )
+
+    @field_validator("callback_url")
+    @classmethod
+    def _callback_is_http(cls, value: str | None) -> str | None:
+        if value is not None:
+            problem = callback_url_problem(value, allow_private=True)
+            if problem:
+                raise ValueError(problem)
+        return value
 
 
 class DocumentSubmission(DocumentOptions):
@@ -192,3 +206,66 @@ class Problem(BaseModel):
         default=None,
         description="on a 503 after which the document may have been stored: its id, to check",
     )
+
+
+class DocumentStatusView(BaseModel):
+    """The answer to ``GET /v1/documents/{id}/status``: the view without results (cheap)."""
+
+    id: str
+    status: DocumentStatus
+    created_at: datetime
+    updated_at: datetime
+    stages: dict[str, StageView]
+    error: DocumentError | None = None
+
+
+class DocumentSummary(BaseModel):
+    """One document in a listing."""
+
+    id: str
+    status: DocumentStatus
+    created_at: datetime
+    updated_at: datetime
+    content_type: ContentType
+    title: str | None = None
+    batch_id: str | None = None
+
+
+class DocumentPage(BaseModel):
+    """A page of ``GET /v1/documents``, newest first; ``next_cursor`` continues it."""
+
+    items: list[DocumentSummary]
+    next_cursor: str | None = Field(
+        default=None, description="pass as ?cursor= for the next page; absent on the last page"
+    )
+
+
+MAX_BATCH_ITEMS = 1000
+
+
+class BatchItemResult(BaseModel):
+    """What became of one item of a batch: 202 with its id, or an error with a problem."""
+
+    index: int
+    status: int
+    id: str | None = None
+    problem: Problem | None = None
+
+
+class BatchAccepted(BaseModel):
+    """The answer to ``POST /v1/batches``."""
+
+    id: str
+    accepted: int
+    rejected: int
+    items: list[BatchItemResult]
+
+
+class BatchView(BaseModel):
+    """The answer to ``GET /v1/batches/{id}``: counts by status and the item ids."""
+
+    id: str
+    created_at: datetime
+    total: int
+    counts: dict[str, int]
+    items: list[str | None] = Field(description="document id per item; null for rejected ones")

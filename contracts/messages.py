@@ -33,3 +33,12 @@ class StageMessage(BaseModel):
     def task_kwargs(self) -> dict[str, object]:
         """Keyword arguments of the task call: the message as JSON-ready data."""
         return {"message": self.model_dump(mode="json")}
+
+
+class WebhookMessage(BaseModel):
+    """Asks a worker to deliver finished document ``doc_id`` to its ``callback_url``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    doc_id: str

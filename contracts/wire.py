@@ -19,6 +19,12 @@ STAGE_ORDER: tuple[Stage, ...] = (Stage.CLEAN, Stage.ENTITIES, Stage.SUMMARIZE)
 QUEUE_BY_STAGE: dict[Stage, str] = {stage: stage.value for stage in STAGE_ORDER}
 TASK_BY_STAGE: dict[Stage, str] = {stage: f"newsdesk.{stage.value}" for stage in STAGE_ORDER}
 
+# Finished documents are delivered to their callback_url by a task on its own queue, so a
+# slow receiver never holds up a stage.
+WEBHOOK_QUEUE = "webhooks"
+WEBHOOK_TASK = "newsdesk.webhook"
+ALL_TASKS: tuple[str, ...] = (*TASK_BY_STAGE.values(), WEBHOOK_TASK)
+
 # Serialisation every Celery client of ours uses: JSON only (pickle is unsafe).
 CELERY_SERIALIZATION: dict[str, object] = {
     "task_serializer": "json",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from redis.exceptions import RedisError
 
-from contracts.wire import QUEUE_BY_STAGE, STAGE_ORDER
+from contracts.wire import QUEUE_BY_STAGE, STAGE_ORDER, WEBHOOK_QUEUE
 
 ALL_QUEUES = ",".join(QUEUE_BY_STAGE[stage] for stage in STAGE_ORDER)
 
@@ -39,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--host", default="127.0.0.1")
     up.add_argument("--port", type=int, default=8000)
-    up.add_argument("--concurrency", type=int, default=os.cpu_count() or 1)
+    up.add_argument("--concurrency", type=int, default=_default_concurrency())
     up.add_argument(
         "--data-dir",
         type=Path,
@@ -55,9 +55,22 @@ def _parser() -> argparse.ArgumentParser:
 
     worker = commands.add_parser("worker", help="run a Celery worker for the stage queues")
     worker.add_argument(
-        "--queues", default=ALL_QUEUES, help=f"comma-separated (default: {ALL_QUEUES})"
+        "--queues",
+        default=ALL_QUEUES,
+        help=f"comma-separated, of {ALL_QUEUES},{WEBHOOK_QUEUE} (default: {ALL_QUEUES})",
     )
-    worker.add_argument("--concurrency", type=int, default=os.cpu_count() or 1)
+    worker.add_argument(
+        "--concurrency",
+        type=int,
+        default=_default_concurrency(),
+        help="worker processes (default: NEWSDESK_WORKER_CONCURRENCY, else the CPU count)",
+    )
+    worker.add_argument(
+        "--pool",
+        choices=["prefork", "threads"],
+        default="prefork",
+        help="prefork for the stages (CPU); threads for webhooks (waiting on the network)",
+    )
     worker.add_argument(
         "--hostname", default=None, help="Celery node name (default: worker-PID@HOST)"
     )
@@ -73,6 +86,11 @@ def _parser() -> argparse.ArgumentParser:
     health.add_argument("--url", default="http://127.0.0.1:8000/readyz")
     health.set_defaults(run=_healthcheck)
     return parser
+
+
+def _default_concurrency() -> int:
+    configured = os.environ.get("NEWSDESK_WORKER_CONCURRENCY", "")
+    return int(configured) if configured.isdigit() and int(configured) > 0 else os.cpu_count() or 1
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -101,14 +119,16 @@ def _worker(args: argparse.Namespace) -> int:
     from workers.celery_app import create_celery
 
     queues = [q.strip() for q in args.queues.split(",") if q.strip()]
-    unknown = sorted(set(queues) - set(QUEUE_BY_STAGE.values()))
+    unknown = sorted(set(queues) - {*QUEUE_BY_STAGE.values(), WEBHOOK_QUEUE})
     if unknown or not queues:
         print(
-            f"newsdesk worker: unknown queue(s) {', '.join(unknown) or '(none)'}; known: {ALL_QUEUES}",
+            f"newsdesk worker: unknown queue(s) {', '.join(unknown) or '(none)'}; "
+            f"known: {ALL_QUEUES},{WEBHOOK_QUEUE}",
             file=sys.stderr,
         )
         return 2
     os.environ["NEWSDESK_WORKER_QUEUES"] = ",".join(queues)
+    os.environ["NEWSDESK_WORKER_POOL"] = args.pool
     app = create_celery()
     hostname = args.hostname or f"worker-{os.getpid()}@{socket.gethostname()}"
     app.worker_main(
@@ -118,6 +138,8 @@ def _worker(args: argparse.Namespace) -> int:
             ",".join(queues),
             "--concurrency",
             str(args.concurrency),
+            "--pool",
+            args.pool,
             "--hostname",
             hostname,
             "--loglevel",

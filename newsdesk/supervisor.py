@@ -24,7 +24,7 @@ from pathlib import Path
 
 from redis.exceptions import RedisError
 
-from contracts.wire import Stage
+from contracts.wire import WEBHOOK_QUEUE, Stage
 from newsdesk.embedded_redis import DEFAULT_MAXMEMORY, start_redis
 from newsdesk.readiness import missing_queues
 from records.policy import RecordSettings
@@ -39,6 +39,8 @@ UNHEALTHY_QUICK_DEATHS = 5
 MAX_RESTART_PAUSE = 30.0
 # How long `newsdesk up` waits for the workers to load their models before saying so.
 WORKERS_READY_TIMEOUT = 300.0
+# Webhook deliveries wait on the network, not the CPU: threads, several at once.
+WEBHOOK_CONCURRENCY = 8
 
 
 class StackFailed(RuntimeError):
@@ -192,6 +194,20 @@ def _supervise(
     children = [
         Child("api", _newsdesk("api", "--host", host, "--port", str(port)), env, 15),
         Child("worker", _newsdesk("worker", "--concurrency", str(concurrency)), env, worker_grace),
+        Child(
+            "webhooks",
+            _newsdesk(
+                "worker",
+                "--queues",
+                WEBHOOK_QUEUE,
+                "--pool",
+                "threads",
+                "--concurrency",
+                str(WEBHOOK_CONCURRENCY),
+            ),
+            env,
+            30,
+        ),
         Child("reconciler", _newsdesk("reconcile"), env, 10),
     ]
     store = RecordStore.connect(RecordSettings(redis_url=env["NEWSDESK_REDIS_URL"]))

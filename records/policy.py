@@ -45,6 +45,10 @@ class RecordSettings(BaseSettings):
     # A stage started this often without finishing fails the document (a poison document).
     max_attempts: int = Field(default=3, ge=1)
     result_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
+    # Webhooks: the HMAC key deliveries are signed with (callback_url is refused without one),
+    # and whether callback URLs may point at loopback, link-local or private addresses.
+    webhook_secret: str = Field(default="", repr=False)
+    webhook_allow_private: bool = False
 
     @model_validator(mode="after")
     def _recheck_not_below_check(self) -> RecordSettings:

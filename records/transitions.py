@@ -25,11 +25,20 @@ from contracts.documents import (
     DocumentOptions,
     DocumentStatus,
     StageStatus,
+    WebhookState,
 )
+from contracts.messages import WebhookMessage
 from contracts.results import StageOutput
-from contracts.wire import STAGE_ORDER, Stage, earlier_stages, next_stage
+from contracts.wire import (
+    STAGE_ORDER,
+    WEBHOOK_QUEUE,
+    WEBHOOK_TASK,
+    Stage,
+    earlier_stages,
+    next_stage,
+)
 from records import layout
-from records.celery_message import stage_message
+from records.celery_message import stage_message, task_message
 from records.codec import (
     DocumentRecord,
     StageRecord,
@@ -90,6 +99,19 @@ def _enqueue(
         ScoreSet(keys.pending, doc_id, moment + first_check),
     ]
     return fields, writes
+
+
+def _callback(keys: Keys, record: DocumentRecord) -> tuple[dict[str, str], list[Write]]:
+    """When a document with a callback URL finishes: a delivery queued on the webhook queue."""
+    if not record.options.callback_url:
+        return {}, []
+    message = task_message(
+        task=WEBHOOK_TASK,
+        queue=WEBHOOK_QUEUE,
+        kwargs={"message": WebhookMessage(doc_id=record.doc_id).model_dump(mode="json")},
+        tag=new_tag(),
+    )
+    return {layout.WEBHOOK: WebhookState().model_dump_json()}, [Push(WEBHOOK_QUEUE, message)]
 
 
 def tombstone_value(owner: str) -> str:
@@ -355,11 +377,13 @@ def plan_complete(
     writes: list[Write] = [SetValue(keys.output(doc_id, stage), output.model_dump_json())]
     following = next_stage(stage)
     if following is None:
+        webhook_fields, webhook = _callback(keys, record)
         fields |= {layout.STATUS: DocumentStatus.COMPLETED.value,
-                   layout.FINISHED_AT: encode_time(now)}  # fmt: skip
+                   layout.FINISHED_AT: encode_time(now)} | webhook_fields  # fmt: skip
         writes += [
             HashSet(keys.document(doc_id), fields),
             *_retire(keys, policy, record),
+            *webhook,
             *_event(keys, policy, doc_id, "stage", stage=stage.value, stage_status=done.value,
                     attempt=current.attempts, status=DocumentStatus.COMPLETED.value),
             *_event(keys, policy, doc_id, "document", status=DocumentStatus.COMPLETED.value),
@@ -407,14 +431,16 @@ def plan_fail(
         queued_at=current.queued_at,
         tag=current.tag,
     )
+    webhook_fields, webhook = _callback(keys, record)
     return Plan(True, [
         HashSet(keys.document(doc_id), encode_stage(stage, failed) | {
             layout.STATUS: DocumentStatus.FAILED.value,
             layout.ERROR: error.model_dump_json(),
             layout.UPDATED_AT: encode_time(now),
             layout.FINISHED_AT: encode_time(now),
-        }),
+        } | webhook_fields),
         *_retire(keys, policy, record),
+        *webhook,
         *_event(keys, policy, doc_id, "stage", stage=stage.value,
                 stage_status=StageStatus.FAILED.value, attempt=current.attempts,
                 status=DocumentStatus.FAILED.value),
@@ -584,4 +610,39 @@ def plan_cancel(
         *writes,
         *_retire(keys, policy, record),
         *_event(keys, policy, doc_id, "document", status=DocumentStatus.CANCELLED.value),
+    ])  # fmt: skip
+
+
+# -- webhooks ------------------------------------------------------------------------------------
+
+
+def plan_webhook_attempt(
+    keys: Keys,
+    policy: RecordPolicy,
+    record: DocumentRecord | None,
+    *,
+    delivered: bool,
+    final: bool,
+    status_code: int | None,
+    error: str | None,
+    now: datetime,
+) -> Plan[bool]:
+    """Record one delivery attempt of a finished document's webhook (visible in its view)."""
+    if record is None or record.damaged or not record.finished or record.webhook is None:
+        return Plan(False)
+    state = record.webhook
+    if state.status != "pending":
+        return Plan(False)  # already delivered or given up: a duplicate delivery task
+    status = "delivered" if delivered else ("failed" if final else "pending")
+    updated = state.model_copy(update={
+        "status": status, "attempts": state.attempts + 1, "last_attempt_at": now,
+        "last_status_code": status_code, "last_error": error,
+        "delivered_at": now if delivered else None,
+    })  # fmt: skip
+    doc_id = record.doc_id
+    return Plan(True, [
+        HashSet(keys.document(doc_id), {layout.WEBHOOK: updated.model_dump_json(),
+                                        layout.UPDATED_AT: encode_time(now)}),
+        *_event(keys, policy, doc_id, "webhook", status=record.status.value,
+                webhook=updated.model_dump(mode="json")),
     ])  # fmt: skip

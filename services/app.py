@@ -1,4 +1,4 @@
-"""The FastAPI application: lifespan-owned Redis client, routes, error handlers."""
+"""The FastAPI application: lifespan-owned Redis clients and services, routes, error handlers."""
 
 from __future__ import annotations
 
@@ -7,17 +7,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
 from records.layout import Keys
 from services.auth import load_keys
+from services.batch_routes import batches_router
+from services.batches import BatchService
 from services.documents import DocumentService
 from services.durability import needs_waitaof
 from services.errors import EXCEPTION_HANDLERS
+from services.notifications import Notifier
 from services.openapi import install_openapi
+from services.ops_routes import router as ops_router
 from services.quota import Admission, quota_limits
-from services.routes import router, v1
+from services.routes import v1
 from services.settings import ApiSettings
 
 log = logging.getLogger("newsdesk.api")
@@ -27,24 +31,34 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     """Build the API around ``settings`` (read from the environment when not given)."""
     settings = settings or ApiSettings()
     api_keys = load_keys(settings.api_keys, settings.api_keys_file)
+    keys = Keys(settings.key_prefix)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        redis = Redis.from_url(
+        # A bounded pool: under a burst, requests queue for a connection instead of opening
+        # hundreds at once (which makes every reply slower, and then time out).
+        pool = BlockingConnectionPool.from_url(
             settings.redis_url,
+            max_connections=settings.redis_max_connections,
+            timeout=settings.redis_timeout_seconds,
             socket_connect_timeout=settings.redis_timeout_seconds,
             socket_timeout=settings.redis_timeout_seconds,
         )
+        redis = Redis(connection_pool=pool)
         try:
             wait_for_disk: bool | None = await needs_waitaof(redis, settings)
         except RedisError:
             wait_for_disk = None  # Redis is down: decide on the first write
+        notifier = Notifier(settings.redis_url, keys.notifications)
+        await notifier.start()
         app.state.settings = settings
         app.state.api_keys = api_keys
+        app.state.notifier = notifier
         app.state.documents = DocumentService(redis, settings, wait_for_disk=wait_for_disk)
+        app.state.batches = BatchService(redis, keys, settings.policy(),
+                                         idempotency_ttl=settings.idempotency_ttl_seconds)  # fmt: skip
         app.state.admission = Admission(
-            redis, Keys(settings.key_prefix),
-            quota_limits(settings, keys_required=api_keys.required),
+            redis, keys, quota_limits(settings, keys_required=api_keys.required),
             high_water=settings.storage_high_water,
         )  # fmt: skip
         log.info("API keys: %s; durability: %s", "required" if api_keys.required else "off",
@@ -52,7 +66,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            await redis.aclose()
+            await notifier.stop()
+            await redis.aclose(close_connection_pool=True)
 
     app = FastAPI(
         title="newsdesk",
@@ -61,7 +76,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         lifespan=lifespan,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
     )
-    app.include_router(router)
+    app.include_router(ops_router)
     app.include_router(v1)
+    app.include_router(batches_router)
     install_openapi(app)
     return app

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from contracts.documents import DocumentOptions, DocumentView
-from records.codec import utc_now
+from records import layout
+from records.codec import DocumentRecord, encode_time, utc_now
 from records.layout import Keys
 from records.store import AsyncRecordStore
 from records.transitions import (
@@ -33,6 +34,19 @@ class Created:
 
     doc_id: str
     replayed: bool = False
+
+
+def entity_tag(updated_at: str, status: str) -> str:
+    """A weak ETag that changes whenever the document's view can change."""
+    return 'W/"' + hashlib.sha256(f"{updated_at}|{status}".encode()).hexdigest()[:20] + '"'
+
+
+def view_etag(view: DocumentView) -> str:
+    return entity_tag(encode_time(view.updated_at), view.status.value)
+
+
+def _text(value: bytes | str | None) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _digest(text: str) -> str:
@@ -110,6 +124,33 @@ class DocumentService:
         if record is None or record.owner != owner:
             return None
         return document_view(record, outputs)
+
+    async def record(self, doc_id: str, *, owner: str) -> DocumentRecord | None:
+        """The record alone (one round trip), or None (no such document, or another's)."""
+        record = await self.records.read(doc_id)
+        return record if record is not None and record.owner == owner else None
+
+    async def etag(self, doc_id: str, *, owner: str) -> str | None:
+        """The document's current entity tag (one small round trip), or None."""
+        raw = await self.redis.hmget(
+            self.keys.document(doc_id), [layout.UPDATED_AT, layout.STATUS, layout.OWNER]
+        )
+        updated_at, status, stored_owner = (_text(value) for value in raw)
+        if updated_at is None or (stored_owner or "") != owner:
+            return None
+        return entity_tag(updated_at, status or "")
+
+    async def events_after(self, doc_id: str, last_id: str | None) -> list[tuple[str, str, str]]:
+        """The document's events after ``last_id`` (all when None): (id, kind, data)."""
+        low = f"({last_id}" if last_id else "-"
+        entries = cast(
+            list[tuple[bytes, dict[bytes, bytes]]],
+            await self.redis.xrange(self.keys.events(doc_id), min=low, count=500),
+        )
+        return [
+            (entry_id.decode(), fields[b"event"].decode(), fields[b"data"].decode())
+            for entry_id, fields in entries
+        ]
 
     async def is_gone(self, doc_id: str, *, owner: str) -> bool:
         """True when the id belonged to one of ``owner``'s documents that expired or was

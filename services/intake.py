@@ -30,13 +30,13 @@ async def read_submission(
     A raw body takes its options from the query string (``?title=...&summary_sentences=5``);
     its charset comes from the Content-Type, else from a byte-order mark, else UTF-8.
     """
-    media_type, charset = _media_type(request.headers.get("content-type"))
+    media_type, charset = media_type_of(request.headers.get("content-type"))
     if media_type not in ACCEPTED_MEDIA_TYPES:
         shown = media_type or "none"
         raise UnsupportedContentType(
             f"Content-Type {shown} is not accepted; send {', '.join(ACCEPTED_MEDIA_TYPES)}"
         )
-    body = await _read_body(request, max_bytes=max_bytes, timeout=timeout)
+    body = await read_body(request, max_bytes=max_bytes, timeout=timeout)
     if media_type == JSON_MEDIA_TYPE:
         submission = _parse_json(body)
     else:
@@ -46,7 +46,8 @@ async def read_submission(
     return submission
 
 
-def _media_type(header: str | None) -> tuple[str, str | None]:
+def media_type_of(header: str | None) -> tuple[str, str | None]:
+    """The media type (lower case) and charset parameter of a Content-Type header."""
     if not header:
         return "", None
     media_type, *params = (part.strip() for part in header.split(";"))
@@ -58,7 +59,7 @@ def _media_type(header: str | None) -> tuple[str, str | None]:
     return media_type.lower(), charset
 
 
-async def _read_body(request: Request, *, max_bytes: int, timeout: float) -> bytes:
+async def read_body(request: Request, *, max_bytes: int, timeout: float) -> bytes:
     """The body, counted as it arrives: 413 past ``max_bytes`` (before the rest is read), 408
     when nothing arrives for ``timeout`` seconds."""
     declared = request.headers.get("content-length")

@@ -1,129 +1,72 @@
-"""HTTP routes: submit, read and cancel documents; liveness and readiness."""
+"""Document routes: submit, read (or wait for), list, follow and cancel documents."""
 
 from __future__ import annotations
 
-import logging
-import re
+import asyncio
+import json
 import uuid
-from http import HTTPStatus
-from typing import Annotated, Any
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import OutOfMemoryError, RedisError, ResponseError
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from redis.exceptions import RedisError
 
-from contracts.documents import DOC_ID_PATTERN, DocumentAccepted, DocumentView
+from contracts.callbacks import callback_url_problem
+from contracts.documents import (
+    FINISHED_STATUSES,
+    DocumentAccepted,
+    DocumentPage,
+    DocumentStatus,
+    DocumentStatusView,
+    DocumentView,
+)
 from records.store import NotARecord, RecordContention
 from records.transitions import CancelOutcome, NewDocument
+from records.view import stage_view
 from services.auth import authenticate
-from services.documents import DocumentService
-from services.errors import (
-    DocumentExpired,
-    DocumentNotFound,
-    InvalidDocument,
-    StorageUnavailable,
+from services.dependencies import (
+    ERRORS,
+    AdmissionDep,
+    AdmittedDep,
+    DocumentsDep,
+    NotifierDep,
+    OwnerDep,
+    SettingsDep,
+    idempotency_key,
+    known_id,
+    not_accepted,
+    nothing_sent,
+    unavailable,
 )
+from services.documents import DocumentService, view_etag
+from services.errors import DocumentExpired, DocumentNotFound, InvalidDocument
 from services.intake import read_submission
-from services.quota import Admission
+from services.listing import BadCursor, list_documents
+from services.notifications import wait_for_change
 from services.settings import ApiSettings
 
-router = APIRouter()  # liveness and readiness: open even when API keys are required
-v1 = APIRouter(prefix="/v1", dependencies=[Depends(authenticate)])
-log = logging.getLogger("newsdesk.api")
+v1 = APIRouter(prefix="/v1", dependencies=[Depends(authenticate)], tags=["documents"])
+MAX_WAIT_SECONDS = 60
+KEEP_ALIVE_SECONDS = 15.0
+MAX_STREAM_SECONDS = 3600.0
 
 
-def _documents(request: Request) -> DocumentService:
-    documents: DocumentService = request.app.state.documents
-    return documents
-
-
-def _settings(request: Request) -> ApiSettings:
-    settings: ApiSettings = request.app.state.settings
-    return settings
-
-
-def _admission(request: Request) -> Admission:
-    admission: Admission = request.app.state.admission
-    return admission
-
-
-async def _admitted(
-    owner: Annotated[str, Depends(authenticate)],
-    admission: Annotated[Admission, Depends(_admission)],
-    settings: Annotated[ApiSettings, Depends(_settings)],
-) -> str:
-    """The caller, once its request rate is within its quota (for reads and cancels)."""
-    try:
-        await admission.check(owner)
-    except RedisError as exc:
-        raise _unavailable(settings, exc, "try again later") from exc
-    return owner
-
-
-DocumentsDep = Annotated[DocumentService, Depends(_documents)]
-SettingsDep = Annotated[ApiSettings, Depends(_settings)]
-AdmissionDep = Annotated[Admission, Depends(_admission)]
-OwnerDep = Annotated[str, Depends(authenticate)]
-AdmittedDep = Annotated[str, Depends(_admitted)]
-
-PROBLEM_CONTENT = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"description": HTTPStatus(status).phrase, "content": PROBLEM_CONTENT}
-    for status in (401, 404, 408, 409, 410, 413, 415, 422, 429, 503, 507)
-}
-_DOC_ID = re.compile(DOC_ID_PATTERN)
-IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
-
-
-def _unavailable(
-    settings: ApiSettings, exc: Exception, detail: str, *, doc_id: str | None = None
-) -> StorageUnavailable:
-    """A 503 that says what the client should do; the cause goes to the log, not the client."""
-    log.warning("storage unavailable: %s", type(exc).__name__)
-    if isinstance(exc, OutOfMemoryError) or (isinstance(exc, ResponseError) and "OOM" in str(exc)):
-        detail = f"storage (Redis) is full; {detail}"
-    else:
-        detail = f"storage (Redis) is unavailable; {detail}"
-    headers = {"Retry-After": str(settings.retry_after_seconds)}
-    return StorageUnavailable(detail, headers=headers, doc_id=doc_id)
-
-
-def _nothing_sent(exc: Exception) -> bool:
-    """Whether the request certainly never reached Redis (it could not even connect), or was
-    refused as a whole (a MULTI aborted, Redis full): then nothing was stored."""
-    if isinstance(exc, RedisConnectionError):
-        return "connecting to" in str(exc)
-    return isinstance(exc, ResponseError | RecordContention)
-
-
-def _not_accepted(key: str | None) -> str:
-    again = " with the same Idempotency-Key" if key else ""
-    return f"the document was not accepted; send it again later{again}"
-
-
-def _idempotency_key(request: Request) -> str | None:
-    """The client's Idempotency-Key header: 1–255 visible ASCII characters, or absent."""
-    key = request.headers.get("idempotency-key")
-    if key is not None and not IDEMPOTENCY_KEY.match(key):
-        raise InvalidDocument(
-            "Idempotency-Key header: 1 to 255 visible ASCII characters "
-            f"(got {min(len(key), 10_000)} characters)"
-        )
-    return key
-
-
-def _known_id(doc_id: str) -> str:
-    """Ids are checked before they become Redis keys: anything malformed is simply unknown."""
-    if not _DOC_ID.match(doc_id):
-        raise DocumentNotFound(f"no document with id {doc_id[:100]!r}")
-    return doc_id
+def check_callback(url: str | None, settings: ApiSettings) -> str | None:
+    """Why a callback URL cannot be used on this server, or None."""
+    if url is None:
+        return None
+    if not settings.webhook_secret:
+        return "callback_url: this server has no NEWSDESK_WEBHOOK_SECRET to sign deliveries with"
+    return callback_url_problem(url, allow_private=settings.webhook_allow_private)
 
 
 @v1.post(
     "/documents",
     status_code=202,
     response_model=DocumentAccepted,
-    responses=_ERRORS,
+    responses=ERRORS,
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -144,14 +87,17 @@ async def submit_document(
     owner: OwnerDep,
 ) -> DocumentAccepted:
     """Store a document durably and queue its first stage (one MULTI); 202 only once done."""
-    key = _idempotency_key(request)
+    key = idempotency_key(request)
     submission = await read_submission(
         request, max_bytes=settings.max_document_bytes, timeout=settings.body_timeout_seconds
     )
+    problem = check_callback(submission.callback_url, settings)
+    if problem:
+        raise InvalidDocument(problem)
     try:
         await admission.check(owner, documents=1, content_bytes=len(submission.content.encode()))
     except RedisError as exc:
-        raise _unavailable(settings, exc, _not_accepted(key)) from exc
+        raise unavailable(settings, exc, not_accepted(key)) from exc
     doc_id = uuid.uuid4().hex
     document = NewDocument(
         doc_id=doc_id,
@@ -163,45 +109,134 @@ async def submit_document(
     try:
         created = await documents.create(document, idempotency_key=key)
     except (RedisError, RecordContention) as exc:
-        if _nothing_sent(exc):
-            raise _unavailable(settings, exc, _not_accepted(key)) from exc
+        if nothing_sent(exc):
+            raise unavailable(settings, exc, not_accepted(key)) from exc
         again = "send it again with the same Idempotency-Key" if key else (
             f"it may have been stored as {doc_id} (GET /v1/documents/{doc_id} tells); to retry "
             "safely, send it with an Idempotency-Key header")  # fmt: skip
-        raise _unavailable(settings, exc, f"Redis did not confirm in time; {again}",
-                           doc_id=doc_id) from exc  # fmt: skip
+        raise unavailable(settings, exc, f"Redis did not confirm in time; {again}",
+                          doc_id=doc_id) from exc  # fmt: skip
     if created.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     response.headers["Location"] = f"/v1/documents/{created.doc_id}"
     return DocumentAccepted(id=created.doc_id)
 
 
-@v1.get("/documents/{doc_id}", response_model=DocumentView, responses=_ERRORS)
+@v1.get(
+    "/documents/{doc_id}",
+    response_model=DocumentView,
+    responses={**ERRORS, 304: {"description": "Not Modified (If-None-Match matched the ETag)"}},
+)
 async def read_document(
-    doc_id: str, documents: DocumentsDep, settings: SettingsDep, owner: AdmittedDep
-) -> DocumentView:
-    """The document's status, per-stage progress and whatever results exist."""
-    _known_id(doc_id)
+    doc_id: str,
+    request: Request,
+    response: Response,
+    documents: DocumentsDep,
+    settings: SettingsDep,
+    notifier: NotifierDep,
+    owner: AdmittedDep,
+    wait: Annotated[
+        float,
+        Query(ge=0, le=MAX_WAIT_SECONDS,
+              description="seconds to wait for the document to finish before answering"),
+    ] = 0,
+) -> DocumentView | Response:  # fmt: skip
+    """The document's status, per-stage progress and whatever results exist.
+
+    With ``?wait=N`` the answer comes as soon as the document finishes, or after N seconds.
+    ``If-None-Match`` with the last ``ETag`` answers 304 when nothing changed.
+    """
+    known_id(doc_id)
+    try:
+        if wait == 0 and (tag := request.headers.get("if-none-match")):
+            current = await documents.etag(doc_id, owner=owner)
+            if current is not None and current == tag:
+                return Response(status_code=304, headers={"ETag": current})
+        if not wait:
+            view = await _view_or_raise(documents, doc_id, owner)
+        else:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + wait
+            with notifier.watching(doc_id) as changed:  # before reading: no change is missed
+                view = await _view_or_raise(documents, doc_id, owner)
+                while view.status not in FINISHED_STATUSES:
+                    if not await wait_for_change(changed, deadline - loop.time()):
+                        break
+                    view = await _view_or_raise(documents, doc_id, owner)
+    except RedisError as exc:
+        raise unavailable(settings, exc, "try again later") from exc
+    response.headers["ETag"] = view_etag(view)
+    return view
+
+
+async def _view_or_raise(documents: DocumentService, doc_id: str, owner: str) -> DocumentView:
     try:
         view = await documents.view(doc_id, owner=owner)
-        if view is None and await documents.is_gone(doc_id, owner=owner):
-            raise DocumentExpired(f"document {doc_id} has expired or was deleted")
     except NotARecord as exc:
         raise DocumentNotFound(f"no document with id {doc_id}") from exc
-    except RedisError as exc:
-        raise _unavailable(settings, exc, "try again later") from exc
     if view is None:
+        if await documents.is_gone(doc_id, owner=owner):
+            raise DocumentExpired(f"document {doc_id} has expired or was deleted")
         raise DocumentNotFound(f"no document with id {doc_id}")
     return view
 
 
-@v1.delete("/documents/{doc_id}", status_code=204, responses=_ERRORS, response_class=Response)
+@v1.get("/documents/{doc_id}/status", response_model=DocumentStatusView, responses=ERRORS)
+async def read_status(
+    doc_id: str, documents: DocumentsDep, settings: SettingsDep, owner: AdmittedDep
+) -> DocumentStatusView:
+    """Status and per-stage progress only, without results: one small Redis round trip."""
+    known_id(doc_id)
+    try:
+        record = await documents.record(doc_id, owner=owner)
+        if record is None and await documents.is_gone(doc_id, owner=owner):
+            raise DocumentExpired(f"document {doc_id} has expired or was deleted")
+    except NotARecord as exc:
+        raise DocumentNotFound(f"no document with id {doc_id}") from exc
+    except RedisError as exc:
+        raise unavailable(settings, exc, "try again later") from exc
+    if record is None:
+        raise DocumentNotFound(f"no document with id {doc_id}")
+    return DocumentStatusView(
+        id=doc_id,
+        status=record.visible_status(),
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+        stages={stage.value: stage_view(record, stage) for stage in record.stages},
+        error=record.visible_error(),
+    )
+
+
+@v1.get("/documents", response_model=DocumentPage, responses=ERRORS)
+async def list_my_documents(
+    documents: DocumentsDep,
+    settings: SettingsDep,
+    owner: AdmittedDep,
+    status: Annotated[DocumentStatus | None, Query(description="only documents in this status")] = None,
+    since: Annotated[datetime | None, Query(description="only documents created at or after")] = None,
+    cursor: Annotated[str | None, Query(max_length=200, description="from the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> DocumentPage:  # fmt: skip
+    """The caller's documents still retained, newest first, a page at a time."""
+    try:
+        items, next_cursor = await list_documents(
+            documents.redis, documents.keys, owner=owner, status=status,
+            since=since.timestamp() if since else None, cursor=cursor, limit=limit,
+        )  # fmt: skip
+    except BadCursor as exc:
+        raise InvalidDocument(str(exc)) from exc
+    except RedisError as exc:
+        raise unavailable(settings, exc, "try again later") from exc
+    return DocumentPage(items=items, next_cursor=next_cursor)
+
+
+@v1.delete("/documents/{doc_id}", status_code=204, responses=ERRORS, response_class=Response)
 async def delete_document(
     doc_id: str, documents: DocumentsDep, settings: SettingsDep, owner: AdmittedDep
 ) -> Response:
-    """Cancel an unfinished document (it is not processed further), or delete a finished one's
-    content and results (its id answers 410 afterwards)."""
-    _known_id(doc_id)
+    """Cancel an unfinished document (it is not processed further; its status becomes
+    ``cancelled``), or delete a finished one's content and results (its id answers 410)."""
+    known_id(doc_id)
     try:
         outcome = await documents.cancel(doc_id, owner=owner)
         if outcome == CancelOutcome.MISSING and await documents.is_gone(doc_id, owner=owner):
@@ -209,23 +244,74 @@ async def delete_document(
     except NotARecord as exc:
         raise DocumentNotFound(f"no document with id {doc_id}") from exc
     except (RedisError, RecordContention) as exc:
-        raise _unavailable(settings, exc, "try again later") from exc
+        raise unavailable(settings, exc, "try again later") from exc
     if outcome == CancelOutcome.MISSING:
         raise DocumentNotFound(f"no document with id {doc_id}")
     return Response(status_code=204)
 
 
-@router.get("/healthz")
-async def healthz() -> dict[str, str]:
-    """The process is up."""
-    return {"status": "ok"}
-
-
-@router.get("/readyz", responses={503: _ERRORS[503]})
-async def readyz(documents: DocumentsDep, settings: SettingsDep) -> dict[str, str]:
-    """Redis answers, so submissions can be accepted."""
+@v1.get(
+    "/documents/{doc_id}/events",
+    responses={**ERRORS, 200: {"description": "a text/event-stream of the document's changes",
+                               "content": {"text/event-stream": {}}}},
+    response_class=StreamingResponse,
+)  # fmt: skip
+async def follow_document(
+    doc_id: str,
+    request: Request,
+    documents: DocumentsDep,
+    notifier: NotifierDep,
+    settings: SettingsDep,
+    owner: AdmittedDep,
+) -> StreamingResponse:
+    """Server-Sent Events: one event per stage change, then a ``document`` event carrying the
+    finished document. Reconnect with ``Last-Event-ID`` to continue where the stream broke."""
+    known_id(doc_id)
     try:
-        await documents.redis.ping()
+        await _view_or_raise(documents, doc_id, owner)
     except RedisError as exc:
-        raise _unavailable(settings, exc, "submissions are refused until it is back") from exc
-    return {"status": "ready"}
+        raise unavailable(settings, exc, "try again later") from exc
+    last_id = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
+    if last_id is not None and not _stream_id(last_id):
+        raise InvalidDocument("Last-Event-ID: not an event id of this stream")
+    stream = _events(documents, notifier, doc_id, owner, last_id)
+    return StreamingResponse(stream, media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})  # fmt: skip
+
+
+def _stream_id(value: str) -> bool:
+    first, _, second = value.partition("-")
+    return first.isdigit() and second.isdigit()
+
+
+async def _events(
+    documents: DocumentService, notifier: NotifierDep, doc_id: str, owner: str, last_id: str | None
+) -> AsyncIterator[str]:
+    loop = asyncio.get_running_loop()
+    ends = loop.time() + MAX_STREAM_SECONDS
+    with notifier.watching(doc_id) as changed:
+        while loop.time() < ends:
+            try:
+                events = await documents.events_after(doc_id, last_id)
+                for event_id, kind, data in events:
+                    last_id = event_id
+                    if kind == "document":
+                        view = await documents.view(doc_id, owner=owner)
+                        payload = view.model_dump_json() if view is not None else data
+                        yield _sse(event_id, kind, payload)
+                        return
+                    yield _sse(event_id, kind, data)
+                if not events:
+                    view = await documents.view(doc_id, owner=owner)
+                    if view is None or view.status in FINISHED_STATUSES:
+                        payload = view.model_dump_json() if view else json.dumps({"id": doc_id})
+                        yield _sse(last_id or "0-1", "document", payload)
+                        return
+            except RedisError:
+                yield ": storage unavailable, retrying\n\n"
+            if not await wait_for_change(changed, KEEP_ALIVE_SECONDS):
+                yield ": keep-alive\n\n"
+
+
+def _sse(event_id: str, kind: str, data: str) -> str:
+    return f"id: {event_id}\nevent: {kind}\ndata: {data}\n\n"

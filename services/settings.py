@@ -14,7 +14,9 @@ class ApiSettings(RecordSettings):
     """Everything the API needs to know; passed to ``create_app``."""
 
     max_document_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
+    max_batch_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     redis_timeout_seconds: float = Field(default=2.0, gt=0)
+    redis_max_connections: int = Field(default=64, ge=2)
     retry_after_seconds: int = Field(default=5, ge=1)
     # A request body that stops arriving for this long is answered 408.
     body_timeout_seconds: float = Field(default=10.0, gt=0)

@@ -5,15 +5,29 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_init, worker_process_init, worker_process_shutdown
+from celery.signals import (
+    worker_init,
+    worker_process_init,
+    worker_process_shutdown,
+    worker_ready,
+)
 from kombu.entity import Queue
 
-from contracts.wire import CELERY_SERIALIZATION, QUEUE_BY_STAGE, TASK_BY_STAGE, Stage
+from contracts.wire import (
+    ALL_TASKS,
+    CELERY_SERIALIZATION,
+    QUEUE_BY_STAGE,
+    TASK_BY_STAGE,
+    WEBHOOK_QUEUE,
+    WEBHOOK_TASK,
+    Stage,
+)
 from records.layout import Keys
 from workers.broker import ALLOWED_TASKS_OPTION, DEAD_LETTERS_OPTION, TRANSPORT
 from workers.runner import StageRunner
 from workers.settings import WorkerSettings
-from workers.tasks import register_stage_tasks
+from workers.tasks import register_stage_tasks, register_webhook_task
+from workers.webhooks import WebhookSender
 
 
 def create_celery(settings: WorkerSettings | None = None) -> Celery:
@@ -41,11 +55,14 @@ def create_celery(settings: WorkerSettings | None = None) -> Celery:
             "health_check_interval": 10,
             "retry_on_timeout": True,
             DEAD_LETTERS_OPTION: Keys(settings.key_prefix).dead_letters,
-            ALLOWED_TASKS_OPTION: sorted(TASK_BY_STAGE.values()),
+            ALLOWED_TASKS_OPTION: sorted(ALL_TASKS),
         },
-        task_queues=[Queue(QUEUE_BY_STAGE[stage]) for stage in Stage],  # type: ignore[no-untyped-call]
+        task_queues=[Queue(name) for name in (*QUEUE_BY_STAGE.values(), WEBHOOK_QUEUE)],  # type: ignore[no-untyped-call]
         task_default_queue=QUEUE_BY_STAGE[Stage.CLEAN],
-        task_routes={TASK_BY_STAGE[stage]: {"queue": QUEUE_BY_STAGE[stage]} for stage in Stage},
+        task_routes={
+            **{TASK_BY_STAGE[stage]: {"queue": QUEUE_BY_STAGE[stage]} for stage in Stage},
+            WEBHOOK_TASK: {"queue": WEBHOOK_QUEUE},
+        },
         task_annotations={
             TASK_BY_STAGE[stage]: {
                 "soft_time_limit": settings.soft_limit(stage),
@@ -57,16 +74,25 @@ def create_celery(settings: WorkerSettings | None = None) -> Celery:
     )
     runner = StageRunner(settings)
     register_stage_tasks(app, runner)
+    register_webhook_task(app, WebhookSender(settings))
 
     @worker_init.connect(weak=False)  # type: ignore[untyped-decorator]
     def _preload_models(**_: Any) -> None:
         # Loaded once in the main process before the pool forks: every pool child (and every
         # child that replaces one that died) starts with the models already in memory.
-        runner.load_models()
+        if settings.runs_stages():
+            runner.load_models()
 
     @worker_process_init.connect(weak=False)  # type: ignore[untyped-decorator]
     def _load_models(**_: Any) -> None:
         runner.warm_up()
+
+    @worker_ready.connect(weak=False)  # type: ignore[untyped-decorator]
+    def _announce_thread_pool(**_: Any) -> None:
+        # A prefork child announces itself once its models are loaded; a worker without
+        # children (threads pool, e.g. for webhooks) announces its main process here.
+        if settings.worker_pool != "prefork":
+            runner.warm_up()
 
     @worker_process_shutdown.connect(weak=False)  # type: ignore[untyped-decorator]
     def _withdraw(**_: Any) -> None:

@@ -67,6 +67,8 @@ class StageRunner:
 
     def load_models(self) -> None:
         """Load the models (cached per process; a forked child inherits them)."""
+        if not self.settings.runs_stages():
+            return
         load_nlp(self.settings.spacy_model)
         detect_language("warm up the language identifier")
 

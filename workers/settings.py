@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from contracts.wire import STAGE_ORDER, Stage
+from contracts.wire import STAGE_ORDER, WEBHOOK_QUEUE, Stage
 from records.policy import RecordSettings
 
 ALL_QUEUES = ",".join(stage.value for stage in STAGE_ORDER)
@@ -29,6 +29,12 @@ class WorkerSettings(RecordSettings):
     retry_backoff_seconds: float = Field(default=1.0, gt=0)
     # How often the reconciler looks for stages whose worker died or whose message was lost.
     reconcile_interval_seconds: float = Field(default=2.0, gt=0)
+    # The Celery pool (set by ``newsdesk worker --pool``): prefork for stages, threads for I/O.
+    worker_pool: str = "prefork"
+    # Webhook deliveries: per-attempt timeout, attempts, and the first pause (doubling after).
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_max_attempts: int = Field(default=8, ge=1)
+    webhook_backoff_seconds: float = Field(default=2.0, gt=0)
 
     def soft_limit(self, stage: Stage) -> float:
         """Seconds after which the stage is asked to stop (and the document fails)."""
@@ -42,6 +48,10 @@ class WorkerSettings(RecordSettings):
         """The queues named in ``worker_queues``."""
         return [name.strip() for name in self.worker_queues.split(",") if name.strip()]
 
+    def runs_stages(self) -> bool:
+        """Whether this worker consumes any stage queue (and so needs the models)."""
+        return bool(set(self.queues()) & {stage.value for stage in STAGE_ORDER})
+
     @model_validator(mode="after")
     def _limits_are_safe(self) -> WorkerSettings:
         for stage in Stage:
@@ -52,7 +62,7 @@ class WorkerSettings(RecordSettings):
                     f"({hard:g}s) < Redis visibility timeout "
                     f"({self.visibility_timeout_seconds}s), or long stages would run twice"
                 )
-        unknown = set(self.queues()) - {stage.value for stage in STAGE_ORDER}
+        unknown = set(self.queues()) - {stage.value for stage in STAGE_ORDER} - {WEBHOOK_QUEUE}
         if unknown or not self.queues():
             raise ValueError(
                 f"unknown queue(s) {', '.join(sorted(unknown)) or '(none given)'}; "

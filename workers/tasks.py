@@ -1,13 +1,24 @@
-"""Thin stage tasks: each hands its message to the stage runner."""
+"""Thin tasks: each hands its message to the stage runner or the webhook sender."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from celery import Celery
+from celery import Celery, Task
 
-from contracts.wire import TASK_BY_STAGE, Stage
+from contracts.wire import TASK_BY_STAGE, WEBHOOK_TASK, Stage
 from workers.runner import StageRunner
+from workers.webhooks import WebhookSender
+
+
+def register_webhook_task(app: Celery, sender: WebhookSender) -> None:
+    """The webhook delivery task, on its own queue."""
+
+    def deliver_webhook(task: Task, message: Any = None) -> str:
+        return sender.deliver(task, message)
+
+    deliver_webhook.__doc__ = "Deliver a finished document to its callback_url."
+    app.task(name=WEBHOOK_TASK, bind=True)(deliver_webhook)
 
 
 def register_stage_tasks(app: Celery, runner: StageRunner) -> None:

@@ -1,0 +1,107 @@
+"""Waking requests that wait on a document (long-poll, event streams) without polling Redis.
+
+Every record transition publishes the document's id on one pub/sub channel. Each API process
+holds a single subscription and a table of waiters per document id; a message sets the
+waiters' events. A thousand waiting clients are a thousand idle futures: no CPU, no Redis
+traffic. When the subscription breaks, every waiter is woken (it re-reads the record, so no
+change is missed) and the subscription is re-established.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterator
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+log = logging.getLogger("newsdesk.api")
+RECONNECT_PAUSE_SECONDS = 1.0
+STOP_TIMEOUT_SECONDS = 5.0
+
+
+class Notifier:
+    """One subscription per process, fanned out to per-document waiters."""
+
+    def __init__(self, redis_url: str, channel: str) -> None:
+        # Its own client: a subscription idles for long, so no read timeout applies to it.
+        self.redis = Redis.from_url(redis_url, socket_connect_timeout=5, health_check_interval=30)
+        self.channel = channel
+        self.waiters: defaultdict[str, set[asyncio.Event]] = defaultdict(set)
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.subscribed = asyncio.Event()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._listen(), name="newsdesk-notifier")
+
+    async def stop(self) -> None:
+        # The flag ends the loop even if the client turns the cancellation into an error.
+        self._stopping = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(self._task, STOP_TIMEOUT_SECONDS)
+        await self.redis.aclose()
+
+    @contextlib.contextmanager
+    def watching(self, doc_id: str) -> Iterator[asyncio.Event]:
+        """An event set whenever ``doc_id`` changes (or the subscription was interrupted)."""
+        event = asyncio.Event()
+        self.waiters[doc_id].add(event)
+        try:
+            yield event
+        finally:
+            waiting = self.waiters.get(doc_id)
+            if waiting is not None:
+                waiting.discard(event)
+                if not waiting:
+                    del self.waiters[doc_id]
+
+    @property
+    def waiting(self) -> int:
+        """How many requests are waiting right now."""
+        return sum(len(events) for events in self.waiters.values())
+
+    async def _listen(self) -> None:
+        while not self._stopping:
+            try:
+                async for doc_id in self._messages():
+                    for event in self.waiters.get(doc_id, ()):
+                        event.set()
+            except (RedisError, OSError) as exc:
+                log.warning("notifications interrupted (%s); waiters re-read", type(exc).__name__)
+            self.subscribed.clear()
+            self._wake_all()
+            await asyncio.sleep(RECONNECT_PAUSE_SECONDS)
+
+    async def _messages(self) -> AsyncIterator[str]:
+        async with self.redis.pubsub(ignore_subscribe_messages=True) as pubsub:
+            await pubsub.subscribe(self.channel)
+            self.subscribed.set()
+            self._wake_all()  # anything may have changed while we were not subscribed
+            async for message in pubsub.listen():
+                data = message.get("data")
+                if isinstance(data, bytes):
+                    yield data.decode(errors="replace")
+
+    def _wake_all(self) -> None:
+        for events in self.waiters.values():
+            for event in events:
+                event.set()
+
+
+async def wait_for_change(event: asyncio.Event, timeout: float) -> bool:
+    """Wait until ``event`` is set (then clear it) or ``timeout`` runs out; True if it was set."""
+    if timeout <= 0:
+        return False
+    try:
+        async with asyncio.timeout(timeout):
+            await event.wait()
+    except TimeoutError:
+        return False
+    event.clear()
+    return True
