@@ -55,7 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument(
         "--queues", default=ALL_QUEUES, help=f"comma-separated (default: {ALL_QUEUES})"
     )
-    worker.add_argument("--concurrency", type=int, default=os.cpu_count() or 1)
+    worker.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="processes (default: NEWSDESK_WORKER_CONCURRENCY, else the CPUs this process may use)",
+    )
     worker.add_argument(
         "--hostname", default=None, help="Celery node name (default: worker-PID@HOST)"
     )
@@ -65,12 +70,22 @@ def _parser() -> argparse.ArgumentParser:
     reconcile.set_defaults(run=_reconcile)
 
     health = commands.add_parser(
-        "healthcheck", help="exit 0 when the api or this host's worker answers"
+        "healthcheck", help="exit 0 when the api, this host's worker or Redis answers"
     )
-    health.add_argument("component", choices=["api", "worker"])
+    health.add_argument("component", choices=["api", "worker", "redis"])
     health.add_argument("--url", default="http://127.0.0.1:8000/readyz")
     health.set_defaults(run=_healthcheck)
     return parser
+
+
+def _worker_concurrency() -> int | None:
+    """NEWSDESK_WORKER_CONCURRENCY when set, else the CPUs this process may run on."""
+    configured = os.environ.get("NEWSDESK_WORKER_CONCURRENCY", "").strip()
+    if not configured:
+        return len(os.sched_getaffinity(0)) or 1
+    if configured.isdigit() and int(configured) > 0:
+        return int(configured)
+    return None
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -106,6 +121,10 @@ def _worker(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    concurrency = _worker_concurrency() if args.concurrency is None else args.concurrency
+    if concurrency is None or concurrency < 1:
+        print("newsdesk worker: the concurrency must be a positive number", file=sys.stderr)
+        return 2
     app = create_celery()
     hostname = args.hostname or f"worker-{os.getpid()}@{socket.gethostname()}"
     app.worker_main(
@@ -114,7 +133,7 @@ def _worker(args: argparse.Namespace) -> int:
             "--queues",
             ",".join(queues),
             "--concurrency",
-            str(args.concurrency),
+            str(concurrency),
             "--hostname",
             hostname,
             "--loglevel",
@@ -148,6 +167,20 @@ def _healthcheck(args: argparse.Namespace) -> int:
             return 0 if httpx.get(args.url, timeout=5).status_code == 200 else 1
         except httpx.HTTPError:
             return 1
+    if args.component == "redis":
+        from redis import Redis, RedisError
+
+        from workers.settings import WorkerSettings
+
+        client = Redis.from_url(
+            WorkerSettings().redis_url, socket_connect_timeout=5, socket_timeout=5
+        )
+        try:
+            return 0 if client.ping() else 1
+        except RedisError:
+            return 1
+        finally:
+            client.close()
     from workers.celery_app import create_celery
 
     app = create_celery()
