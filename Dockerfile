@@ -18,25 +18,26 @@ ENV PIP_NO_CACHE_DIR=1 \
 COPY requirements/build.lock requirements/runtime.lock /build/
 COPY wheels /build/wheels
 # A current pip first (it builds langid's sdist with setuptools alone), then the runtime lock.
+# Leave out the packages' own test suites and strip the extension modules (not the vendored
+# libraries in *.libs/, which strip would break); all cached until a lock changes.
 RUN python3 -m venv /opt/venv \
     && /opt/venv/bin/pip install --no-index --find-links /build/wheels \
         --require-hashes -r /build/build.lock \
     && /opt/venv/bin/pip install --no-index --find-links /build/wheels \
-        --require-hashes -r /build/runtime.lock
+        --require-hashes -r /build/runtime.lock \
+    && cd /opt/venv/lib/python3.*/site-packages \
+    && find . -type d -name tests -prune -exec rm -rf {} + \
+    && if command -v strip >/dev/null; then \
+        find . -name '*.so' -type f -not -path '*.libs/*' -exec strip --strip-unneeded {} +; \
+    fi
 COPY pyproject.toml README.md /build/src/
 COPY contracts /build/src/contracts
 COPY services /build/src/services
 COPY workers /build/src/workers
 COPY newsdesk /build/src/newsdesk
-RUN /opt/venv/bin/pip install --no-index --no-deps --no-build-isolation /build/src
-# Leave out what the service never runs: pip itself and the packages' own test suites; strip the
-# extension modules (not the vendored libraries in *.libs/, which strip would break).
-RUN cd /opt/venv/lib/python3.*/site-packages \
-    && /opt/venv/bin/python -m pip uninstall --yes --quiet pip \
-    && find . -type d -name tests -prune -exec rm -rf {} + \
-    && if command -v strip >/dev/null; then \
-        find . -name '*.so' -type f -not -path '*.libs/*' -exec strip --strip-unneeded {} +; \
-    fi
+# newsdesk itself; then pip goes too: the service never installs anything.
+RUN /opt/venv/bin/pip install --no-index --no-deps --no-build-isolation /build/src \
+    && /opt/venv/bin/python -m pip uninstall --yes --quiet pip
 
 # The runtime image: the base plus the virtual environment; no wheels, sources, tests or tools.
 FROM ${BASE_IMAGE}

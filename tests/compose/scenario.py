@@ -731,6 +731,8 @@ def scenario(tmp: Path, report: Report) -> None:
         report.add("app image size", f"{size / 1e6:.0f} MB")
         report.check(size < 500e6, f"the image is {size / 1e6:.0f} MB, over 500 MB")
 
+        services = stack.compose("--profile", "entities", "config", "--services").split()
+        report.check("worker-entities" in services, f"no worker-entities service: {services}")
         stack.compose("up", "-d", "--no-build", "--scale", f"worker={WORKERS}")
         healthy = stack.wait_healthy(WORKERS)
         report.add("stack healthy", f"{healthy:.0f}s after up (redis, api, {WORKERS} workers, "
