@@ -39,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--host", default="127.0.0.1")
     up.add_argument("--port", type=int, default=8000)
-    up.add_argument("--concurrency", type=int, default=_default_concurrency())
+    up.add_argument("--concurrency", type=int, default=_worker_concurrency() or 1)
     up.add_argument(
         "--data-dir",
         type=Path,
@@ -62,8 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument(
         "--concurrency",
         type=int,
-        default=_default_concurrency(),
-        help="worker processes (default: NEWSDESK_WORKER_CONCURRENCY, else the CPU count)",
+        default=None,
+        help="processes (default: NEWSDESK_WORKER_CONCURRENCY, else the CPUs this process may use)",
     )
     worker.add_argument(
         "--pool",
@@ -80,17 +80,22 @@ def _parser() -> argparse.ArgumentParser:
     reconcile.set_defaults(run=_reconcile)
 
     health = commands.add_parser(
-        "healthcheck", help="exit 0 when the api or this host's worker answers"
+        "healthcheck", help="exit 0 when the api, this host's worker or Redis answers"
     )
-    health.add_argument("component", choices=["api", "worker"])
+    health.add_argument("component", choices=["api", "worker", "redis"])
     health.add_argument("--url", default="http://127.0.0.1:8000/readyz")
     health.set_defaults(run=_healthcheck)
     return parser
 
 
-def _default_concurrency() -> int:
-    configured = os.environ.get("NEWSDESK_WORKER_CONCURRENCY", "")
-    return int(configured) if configured.isdigit() and int(configured) > 0 else os.cpu_count() or 1
+def _worker_concurrency() -> int | None:
+    """NEWSDESK_WORKER_CONCURRENCY when set, else the CPUs this process may run on."""
+    configured = os.environ.get("NEWSDESK_WORKER_CONCURRENCY", "").strip()
+    if not configured:
+        return len(os.sched_getaffinity(0)) or 1
+    if configured.isdigit() and int(configured) > 0:
+        return int(configured)
+    return None
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -127,6 +132,10 @@ def _worker(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    concurrency = _worker_concurrency() if args.concurrency is None else args.concurrency
+    if concurrency is None or concurrency < 1:
+        print("newsdesk worker: the concurrency must be a positive number", file=sys.stderr)
+        return 2
     os.environ["NEWSDESK_WORKER_QUEUES"] = ",".join(queues)
     os.environ["NEWSDESK_WORKER_POOL"] = args.pool
     app = create_celery()
@@ -137,7 +146,7 @@ def _worker(args: argparse.Namespace) -> int:
             "--queues",
             ",".join(queues),
             "--concurrency",
-            str(args.concurrency),
+            str(concurrency),
             "--pool",
             args.pool,
             "--hostname",
@@ -173,6 +182,20 @@ def _healthcheck(args: argparse.Namespace) -> int:
             return 0 if httpx.get(args.url, timeout=5).status_code == 200 else 1
         except httpx.HTTPError:
             return 1
+    if args.component == "redis":
+        from redis import Redis
+
+        from records.policy import RecordSettings as RedisSettings
+
+        client = Redis.from_url(
+            RedisSettings().redis_url, socket_connect_timeout=5, socket_timeout=5
+        )
+        try:
+            return 0 if client.ping() else 1
+        except RedisError:
+            return 1
+        finally:
+            client.close()
     from newsdesk.readiness import workers_on_host
     from records.policy import RecordSettings
     from records.store import RecordStore
