@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import signal
 import socket
@@ -14,6 +13,7 @@ from pathlib import Path
 from redis.exceptions import RedisError
 
 from contracts.wire import QUEUE_BY_STAGE, STAGE_ORDER, WEBHOOK_QUEUE
+from newsdesk.logs import configure_logging
 
 ALL_QUEUES = ",".join(QUEUE_BY_STAGE[stage] for stage in STAGE_ORDER)
 
@@ -21,9 +21,9 @@ ALL_QUEUES = ",".join(QUEUE_BY_STAGE[stage] for stage in STAGE_ORDER)
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``newsdesk`` console script."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(
+    configure_logging(
         level=os.environ.get("NEWSDESK_LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        fmt=os.environ.get("NEWSDESK_LOG_FORMAT", "auto"),
     )
     result: int = args.run(args)
     return result
@@ -114,7 +114,8 @@ def _api(args: argparse.Namespace) -> int:
         factory=True,
         host=args.host,
         port=args.port,
-        log_level="info",
+        log_config=None,  # keep newsdesk's formatter (JSON or text)
+        access_log=os.environ.get("NEWSDESK_ACCESS_LOG", "").lower() in ("1", "true", "yes"),
         timeout_graceful_shutdown=10,
     )
     return 0
@@ -142,6 +143,7 @@ def _worker(args: argparse.Namespace) -> int:
     hostname = args.hostname or f"worker-{os.getpid()}@{socket.gethostname()}"
     app.worker_main(
         [
+            "--quiet",  # no banner: the logs stay one record a line
             "worker",
             "--queues",
             ",".join(queues),
@@ -152,7 +154,7 @@ def _worker(args: argparse.Namespace) -> int:
             "--hostname",
             hostname,
             "--loglevel",
-            "INFO",
+            os.environ.get("NEWSDESK_LOG_LEVEL", "INFO"),
             "--without-gossip",
             "--without-mingle",
         ]

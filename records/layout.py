@@ -126,6 +126,11 @@ class Keys:
         return f"{self.prefix}worker:{name}"
 
     @property
+    def metrics(self) -> str:
+        """Hash of cluster-wide counters and histograms (see records.metrics)."""
+        return f"{self.prefix}metrics"
+
+    @property
     def dead_letters(self) -> str:
         """List of queue entries no worker could read (kept for an operator, never run)."""
         return f"{self.prefix}dead-letters"

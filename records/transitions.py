@@ -37,7 +37,7 @@ from contracts.wire import (
     earlier_stages,
     next_stage,
 )
-from records import layout
+from records import layout, metrics
 from records.celery_message import stage_message, task_message
 from records.codec import (
     DocumentRecord,
@@ -179,6 +179,7 @@ def plan_create(
         IncrementBy(keys.in_flight_bytes(document.owner), record.content_bytes),
         *enqueue,
         *_event(keys, policy, doc_id, "queued", status=DocumentStatus.QUEUED.value),
+        metrics.count(keys, "documents_accepted_total"),
     ]
     return Plan(None, writes)
 
@@ -264,6 +265,7 @@ def plan_begin(
     ]  # fmt: skip
     if current.queued_at is not None:
         writes.append(ScoreSet(keys.progress, stage.value, current.queued_at, only_greater=True))
+    writes.append(metrics.count(keys, "stage_starts_total", stage=stage.value))
     return Plan(Begun(BeginOutcome.STARTED, attempt, record), writes)
 
 
@@ -374,7 +376,11 @@ def plan_complete(
         tag=current.tag,
     )
     fields = encode_stage(stage, finished) | {layout.UPDATED_AT: encode_time(now)}
-    writes: list[Write] = [SetValue(keys.output(doc_id, stage), output.model_dump_json())]
+    writes: list[Write] = [
+        SetValue(keys.output(doc_id, stage), output.model_dump_json()),
+        *metrics.observe(keys, "stage_duration_seconds", (now - started).total_seconds(),
+                         stage=stage.value, outcome=done.value),
+    ]  # fmt: skip
     following = next_stage(stage)
     if following is None:
         webhook_fields, webhook = _callback(keys, record)
@@ -387,6 +393,7 @@ def plan_complete(
             *_event(keys, policy, doc_id, "stage", stage=stage.value, stage_status=done.value,
                     attempt=current.attempts, status=DocumentStatus.COMPLETED.value),
             *_event(keys, policy, doc_id, "document", status=DocumentStatus.COMPLETED.value),
+            metrics.count(keys, "documents_completed_total"),
         ]  # fmt: skip
         return Plan(True, writes)
     queued, enqueue = _enqueue(keys, doc_id, following, now, policy.queued_check_seconds)
@@ -446,6 +453,10 @@ def plan_fail(
                 status=DocumentStatus.FAILED.value),
         *_event(keys, policy, doc_id, "document", status=DocumentStatus.FAILED.value,
                 error=error.model_dump()),
+        *metrics.observe(keys, "stage_duration_seconds",
+                         (now - (current.started_at or now)).total_seconds(),
+                         stage=stage.value, outcome=StageStatus.FAILED.value),
+        metrics.count(keys, "documents_failed_total", code=code),
     ])  # fmt: skip
 
 
@@ -478,6 +489,7 @@ def plan_release(
         *_event(keys, policy, doc_id, "stage", stage=stage.value,
                 stage_status=StageStatus.PENDING.value, attempt=released.attempts,
                 status=record.status.value),
+        metrics.count(keys, "stage_releases_total", stage=stage.value),
     ])  # fmt: skip
 
 
@@ -530,7 +542,12 @@ def plan_requeue(
         return Plan((RequeueOutcome.WAITING, stage),
                     [ScoreSet(keys.pending, doc_id, now.timestamp() + again)])  # fmt: skip
     queued, enqueue = _enqueue(keys, doc_id, stage, now, policy.queued_check_seconds)
-    writes: list[Write] = [HashSet(keys.document(doc_id), queued), *enqueue]
+    reason = "lease_expired" if state.status == StageStatus.RUNNING else "message_lost"
+    writes: list[Write] = [
+        HashSet(keys.document(doc_id), queued),
+        *enqueue,
+        metrics.count(keys, "reconciler_requeued_total", stage=stage.value, reason=reason),
+    ]
     return Plan((RequeueOutcome.REQUEUED, stage), writes)
 
 
@@ -556,6 +573,7 @@ def plan_quarantine(
         *_retire(keys, policy, record),
         *_event(keys, policy, doc_id, "document", status=DocumentStatus.FAILED.value,
                 error=error.model_dump()),
+        metrics.count(keys, "documents_failed_total", code=error.code),
     ])  # fmt: skip
 
 
@@ -610,6 +628,7 @@ def plan_cancel(
         *writes,
         *_retire(keys, policy, record),
         *_event(keys, policy, doc_id, "document", status=DocumentStatus.CANCELLED.value),
+        metrics.count(keys, "documents_cancelled_total"),
     ])  # fmt: skip
 
 
@@ -645,4 +664,5 @@ def plan_webhook_attempt(
                                         layout.UPDATED_AT: encode_time(now)}),
         *_event(keys, policy, doc_id, "webhook", status=record.status.value,
                 webhook=updated.model_dump(mode="json")),
+        metrics.count(keys, "webhook_attempts_total", outcome=status if status != "pending" else "retry"),
     ])  # fmt: skip

@@ -96,6 +96,15 @@ class IncrementBy:
     amount: int
 
 
+@dataclass(frozen=True, slots=True)
+class HashIncrement:
+    """HINCRBY / HINCRBYFLOAT on one field of a hash."""
+
+    key: str
+    field: str
+    amount: int | float
+
+
 Write = (
     HashSet
     | HashDelete
@@ -109,6 +118,7 @@ Write = (
     | AppendEvent
     | Publish
     | IncrementBy
+    | HashIncrement
 )
 
 
@@ -148,3 +158,7 @@ def apply_writes(pipe: Any, writes: Sequence[Write]) -> None:
                 pipe.publish(channel, message)
             case IncrementBy(key, amount):
                 pipe.incrby(key, amount)
+            case HashIncrement(key, field, amount) if isinstance(amount, int):
+                pipe.hincrby(key, field, amount)
+            case HashIncrement(key, field, amount):
+                pipe.hincrbyfloat(key, field, amount)

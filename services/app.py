@@ -17,6 +17,7 @@ from services.batches import BatchService
 from services.documents import DocumentService
 from services.durability import needs_waitaof
 from services.errors import EXCEPTION_HANDLERS
+from services.metrics import HttpMetricsMiddleware, http_metrics
 from services.notifications import Notifier
 from services.openapi import install_openapi
 from services.ops_routes import router as ops_router
@@ -76,6 +77,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         lifespan=lifespan,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
     )
+    metrics, registry = http_metrics()
+    app.state.metrics_registry = registry
+    app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
     app.include_router(ops_router)
     app.include_router(v1)
     app.include_router(batches_router)

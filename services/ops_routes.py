@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 from redis.exceptions import RedisError
 
 from contracts.wire import QUEUE_BY_STAGE, STAGE_ORDER
 from records.presence import PRESENCE_TTL_FACTOR, live_workers_async, ready_queues
 from services.dependencies import ERRORS, DocumentsDep, SettingsDep, unavailable
+from services.metrics import exposition
 
 router = APIRouter(tags=["operations"])
 
@@ -32,6 +33,22 @@ class WorkersReport(BaseModel):
     ready: bool
     missing_queues: list[str]
     workers: list[WorkerStatus]
+
+
+@router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+async def metrics(request: Request, documents: DocumentsDep, settings: SettingsDep) -> Response:
+    """Prometheus metrics: document counters and stage durations for the whole cluster (kept
+    in Redis), queue depths, pending documents, live workers, and this process's HTTP
+    requests and latencies."""
+    try:
+        body, content_type = await exposition(
+            documents.redis, documents.keys, request.app.state.metrics_registry,
+            heartbeat_seconds=settings.policy().heartbeat_seconds,
+            waiting=request.app.state.notifier.waiting,
+        )  # fmt: skip
+    except RedisError as exc:
+        raise unavailable(settings, exc, "try again later") from exc
+    return Response(body, media_type=content_type)
 
 
 @router.get("/healthz")

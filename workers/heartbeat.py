@@ -112,10 +112,10 @@ class Heartbeat:
             kept = store.transition(lease.doc_id, lambda record: plan_heartbeat(
                 store.keys, store.policy, record, lease.stage, run=lease.run, now=utc_now()))  # fmt: skip
         except (RedisError, RecordContention) as exc:
-            log.warning("doc=%s stage=%s could not renew the lease: %s",
-                        lease.doc_id, lease.stage, exc)  # fmt: skip
+            log.warning("could not renew the lease: %s", type(exc).__name__, extra={
+                "doc_id": lease.doc_id, "stage": lease.stage.value, "run": lease.run})  # fmt: skip
             return
         if not kept and lease not in self.lost:
             self.lost.add(lease)
-            log.warning("doc=%s stage=%s run=%s lost its lease; its result will be discarded",
-                        lease.doc_id, lease.stage, lease.run)  # fmt: skip
+            log.warning("lost the lease; the result will be discarded", extra={
+                "doc_id": lease.doc_id, "stage": lease.stage.value, "run": lease.run})  # fmt: skip

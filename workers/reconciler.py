@@ -92,7 +92,9 @@ def reconcile_once(store: RecordStore, *, limit: int = PASS_SIZE) -> PassReport:
         try:
             outcome, stage = _reconcile(store, doc_id, queues)
         except NotARecord:
-            log.error("pending entry %r has no readable record; dropping it", doc_id)
+            log.error(
+                "a pending entry has no readable record; dropped it", extra={"doc_id": doc_id}
+            )
             store.redis.zrem(store.keys.pending, member)
             continue
         except RecordContention:
@@ -100,7 +102,7 @@ def reconcile_once(store: RecordStore, *, limit: int = PASS_SIZE) -> PassReport:
         if outcome == RequeueOutcome.REQUEUED and stage is not None:
             report.requeued.append((doc_id, stage))
         elif outcome == RequeueOutcome.QUARANTINED:
-            log.error("doc=%s: the stored record cannot be read; failed it", doc_id)
+            log.error("the stored record cannot be read; failed it", extra={"doc_id": doc_id})
     return report
 
 
@@ -121,7 +123,7 @@ def _reconcile(
             if state and state.run
             else "its message was lost"
         )
-        log.warning("doc=%s stage=%s queued again: %s", doc_id, stage, why)
+        log.warning("queued again: %s", why, extra={"doc_id": doc_id, "stage": stage.value})
     return outcome, stage
 
 

@@ -112,13 +112,17 @@ class StageRunner:
             soft_limit=soft_limit))  # fmt: skip
         if begun.outcome != BeginOutcome.STARTED or begun.record is None:
             level = logging.WARNING if begun.outcome == BeginOutcome.EXHAUSTED else logging.INFO
-            log.log(level, "doc=%s stage=%s not run: %s", doc_id, stage, begun.outcome)
+            log.log(level, "stage not run: %s", begun.outcome.value,
+                    extra={"doc_id": doc_id, "stage": stage.value, "outcome": begun.outcome.value})  # fmt: skip
             return begun.outcome.value
         began = time.perf_counter()
         with self.heartbeat.holding(doc_id, stage, run):
             result = self._compute(stage, begun.record)
         if isinstance(result, tuple):
             code, reason = result
+            log.warning("stage failed: %s", reason, extra={
+                "doc_id": doc_id, "stage": stage.value, "attempt": begun.attempt, "run": run,
+                "code": code, "duration_ms": round((time.perf_counter() - began) * 1000, 1)})  # fmt: skip
             store.transition(doc_id, lambda record: plan_fail(
                 store.keys, store.policy, record, stage, run=run, code=code, message=reason,
                 now=utc_now()))  # fmt: skip
@@ -128,11 +132,14 @@ class StageRunner:
             store.keys, store.policy, record, stage, result, run=run, skipped=skipped,
             now=utc_now()))  # fmt: skip
         if not stored:
-            log.warning("doc=%s stage=%s run=%s: result discarded (lease lost or document "
-                        "ended meanwhile)", doc_id, stage, run)  # fmt: skip
+            log.warning("result discarded: the lease was lost or the document ended meanwhile",
+                        extra={"doc_id": doc_id, "stage": stage.value, "run": run,
+                               "attempt": begun.attempt})  # fmt: skip
             return "superseded"
-        log.info("doc=%s stage=%s attempt=%d done in %.1f ms",
-                 doc_id, stage, begun.attempt, (time.perf_counter() - began) * 1000)  # fmt: skip
+        log.info("stage done", extra={
+            "doc_id": doc_id, "stage": stage.value, "attempt": begun.attempt, "run": run,
+            "duration_ms": round((time.perf_counter() - began) * 1000, 1),
+            "outcome": "skipped" if skipped else "completed"})  # fmt: skip
         return "completed"
 
     def _compute(self, stage: Stage, record: DocumentRecord) -> StageOutput | tuple[str, str]:
@@ -150,7 +157,8 @@ class StageRunner:
         except TRANSIENT_ERRORS:
             raise
         except Exception as exc:  # a bug or an input the pipeline cannot handle: fail, don't loop
-            log.exception("doc=%s stage=%s failed", record.doc_id, stage)
+            log.exception("stage failed unexpectedly",
+                          extra={"doc_id": record.doc_id, "stage": stage.value})  # fmt: skip
             return "internal_error", f"{type(exc).__name__}: {exc}"
 
     def _inputs(self, stage: Stage, record: DocumentRecord) -> StageInputs:
@@ -175,8 +183,9 @@ class StageRunner:
     def _release(self, doc_id: str, stage: Stage, *, run: str, cause: Exception) -> None:
         """After a passing fault: give the lease back so the reconciler queues the stage again
         after the backoff. If even that fails, the lease runs out and the reconciler comes."""
-        log.warning("doc=%s stage=%s storage unreachable, retrying in %.1fs: %s",
-                    doc_id, stage, self.settings.retry_backoff_seconds, cause)  # fmt: skip
+        log.warning("storage unreachable (%s); the stage is queued again in %.1fs",
+                    type(cause).__name__, self.settings.retry_backoff_seconds,
+                    extra={"doc_id": doc_id, "stage": stage.value, "run": run})  # fmt: skip
         store = self.store
         with suppress(*TRANSIENT_ERRORS):
             store.transition(doc_id, lambda record: plan_release(

@@ -107,10 +107,10 @@ class WebhookSender:
                 store.keys, store.policy, current, delivered=delivered, final=final,
                 status_code=status_code, error=error, now=utc_now()))  # fmt: skip
         except (RedisError, RecordContention) as exc:
-            log.warning("doc=%s could not record the webhook attempt: %s", doc_id, exc)
-        log.info(
-            "doc=%s webhook attempt=%d status=%s error=%s", doc_id, attempt, status_code, error
-        )
+            log.warning("could not record the webhook attempt: %s", type(exc).__name__,
+                        extra={"doc_id": doc_id})  # fmt: skip
+        log.info("webhook attempt", extra={"doc_id": doc_id, "attempt": attempt,
+                                           "status_code": status_code, "error": error})  # fmt: skip
         if delivered:
             return "delivered"
         if final:
