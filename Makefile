@@ -18,11 +18,12 @@ WHEEL_TARGET  := --python-version 3.11 --implementation cp --abi cp311 --platfor
 PIP_COMPILE   := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
                  --no-emit-index-url --no-emit-find-links
 
-.PHONY: up test test-compose lint typecheck eval bench lock wheels image clean help
+.PHONY: up test chaos test-compose lint typecheck eval bench lock wheels image clean help
 
 help:
 	@echo "make up            run Redis (embedded), the API on 127.0.0.1:8000, a worker and the reconciler"
 	@echo "make test          install and run the tests (lint, types, unit and end-to-end; no Docker)"
+	@echo "make chaos         inject every fault of the fault table into the real stack (docs/RELIABILITY.md)"
 	@echo "make test-compose  build the images and run docker-compose.yml on a Docker engine (faults, scaling)"
 	@echo "make image         download the wheels and build the Docker image ($(IMAGE) from $(BASE_IMAGE))"
 	@echo "make eval          measure extraction, summary and entity quality (EVAL_DATA=$(EVAL_DATA))"
@@ -44,7 +45,16 @@ up: $(STAMP)
 	$(BIN)/newsdesk up
 
 test: $(STAMP) lint typecheck
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not chaos"
+
+# The fault table (docs/RELIABILITY.md): every fault of tests/chaos/ plus the crash-recovery
+# tests, on the real stack; prints the measured table at the end.
+FAULT_REPORT := var/fault-report.jsonl
+chaos: $(STAMP)
+	mkdir -p var && rm -f $(FAULT_REPORT)
+	NEWSDESK_FAULT_REPORT=$(FAULT_REPORT) $(BIN)/python -m pytest -m "chaos or e2e" \
+	    tests/chaos tests/test_recovery.py -p no:cacheprovider
+	$(BIN)/python -m tests.chaos.table $(FAULT_REPORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -101,7 +101,10 @@ class DocumentOptions(BaseModel):
 class DocumentSubmission(DocumentOptions):
     """A JSON submission: the content and its type, plus options."""
 
-    content: str
+    content: str = Field(
+        description="the article, as text or HTML; not empty or only white space",
+        json_schema_extra={"minLength": 1, "pattern": r"\S"},
+    )
     content_type: ContentType = "text/plain"
 
     def options(self) -> DocumentOptions:

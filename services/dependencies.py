@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import OutOfMemoryError, RedisError, ResponseError
+from redis.exceptions import AuthenticationError, OutOfMemoryError, RedisError, ResponseError
 
 from contracts.documents import DOC_ID_PATTERN
 from records.store import RecordContention
@@ -95,6 +95,8 @@ def unavailable(
 def nothing_sent(exc: Exception) -> bool:
     """Whether the request certainly never reached Redis (it could not even connect), or was
     refused as a whole (a MULTI aborted, Redis full): then nothing was stored."""
+    if isinstance(exc, AuthenticationError):
+        return True
     if isinstance(exc, RedisConnectionError):
         return "connecting to" in str(exc)
     return isinstance(exc, ResponseError | RecordContention)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -9,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import httpx
@@ -219,6 +220,34 @@ def stack_factory(tmp_path: Path) -> Iterator[Callable[[str], Stack]]:
     yield make
     for stack in stacks:
         stack.stop()
+
+
+@dataclass
+class FaultRow:
+    """One row of the fault table (docs/RELIABILITY.md)."""
+
+    fault: str
+    test: str
+    submitted: int
+    completed: int
+    failed: int
+    lost: int
+    recovery_seconds: float | None
+    note: str = ""
+
+
+@pytest.fixture
+def fault_report() -> Iterator[Callable[[FaultRow], None]]:
+    """Record rows of the fault table: printed, and appended to the JSON-lines file named by
+    NEWSDESK_FAULT_REPORT (``python -m tests.chaos.table`` renders it)."""
+    rows: list[FaultRow] = []
+    yield rows.append
+    target = os.environ.get("NEWSDESK_FAULT_REPORT")
+    for row in rows:
+        print(f"\nFAULT {json.dumps(asdict(row))}")
+        if target:
+            with Path(target).open("a") as out:
+                out.write(json.dumps(asdict(row)) + "\n")
 
 
 def wait_for_status(

@@ -19,7 +19,7 @@ from redis import Redis
 from contracts.wire import STAGE_ORDER
 from records.layout import Keys
 from records.policy import RecordSettings
-from tests.conftest import SEEDS, RedisServer, Service, Stack, wait_for_status
+from tests.conftest import SEEDS, FaultRow, RedisServer, Service, Stack, wait_for_status
 from workers.pipeline.clean import clean_document
 from workers.settings import WorkerSettings
 
@@ -115,7 +115,7 @@ def _ready(stack: Stack, worker: Service, *, timeout: float = 90) -> None:
 
 
 def test_pool_children_killed_repeatedly_every_document_completes_within_a_minute(
-    timed_stack: Stack, redis_client: Redis
+    timed_stack: Stack, redis_client: Redis, fault_report: Callable[[FaultRow], None]
 ) -> None:
     worker = timed_stack.worker(concurrency=2)
     _ready(timed_stack, worker)
@@ -138,12 +138,16 @@ def test_pool_children_killed_repeatedly_every_document_completes_within_a_minut
         print(
             f"\n60 documents, 6 pool children killed: last completed {recovery:.1f}s after the last kill"
         )
+        fault_report(FaultRow("pool child SIGKILL, 6 times", "tests/test_recovery.py::test_pool_"
+                              "children_killed_repeatedly_every_document_completes_within_a_minute",
+                              len(ids), len(finished), 0, len(ids) - len(finished),
+                              round(recovery, 1), "default lease and reconciler timing"))  # fmt: skip
         assert recovery <= RECOVERY_TARGET_SECONDS, timed_stack.logs()
         _assert_each_stage_completed_once(client, redis_client, ids)
 
 
 def test_the_whole_worker_killed_and_restarted_every_document_completes_within_a_minute(
-    timed_stack: Stack, redis_client: Redis
+    timed_stack: Stack, redis_client: Redis, fault_report: Callable[[FaultRow], None]
 ) -> None:
     worker = timed_stack.worker(concurrency=2)
     _ready(timed_stack, worker)
@@ -157,6 +161,11 @@ def test_the_whole_worker_killed_and_restarted_every_document_completes_within_a
         assert len(finished) == len(ids), timed_stack.logs()
         recovery = max(finished.values()) - last_kill
         print(f"\n60 documents, whole worker killed: last completed {recovery:.1f}s after the kill")
+        fault_report(FaultRow("whole worker SIGKILL (restarted)", "tests/test_recovery.py::test_"
+                              "the_whole_worker_killed_and_restarted_every_document_completes_"
+                              "within_a_minute", len(ids), len(finished), 0,
+                              len(ids) - len(finished), round(recovery, 1),
+                              "default lease and reconciler timing"))  # fmt: skip
         assert recovery <= RECOVERY_TARGET_SECONDS, timed_stack.logs()
         _assert_each_stage_completed_once(client, redis_client, ids)
 

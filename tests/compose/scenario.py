@@ -62,7 +62,6 @@ KILL_AT, STOP_AT, REDIS_RESTART_AT = 40, 80, 120
 
 SEED = (REPO / "seeds" / "article.txt").read_text()
 VARIED = "and 18 others were wounded"  # each document gets its own number here
-DONE_LINE = re.compile(r"doc=(\w+) stage=(\w+) attempt=(\d+) done")
 TERMINAL = {"completed", "failed"}
 STARTED = time.monotonic()
 
@@ -537,7 +536,15 @@ def check_documents(
 
 
 def worker_done(logs: str) -> dict[tuple[str, str], int]:
-    return {(d, s): int(a) for d, s, a in DONE_LINE.findall(logs)}
+    """(document, stage) -> attempt of every stage a worker's JSON log says it finished."""
+    done = {}
+    for line in logs.splitlines():
+        if '"stage done"' not in line:
+            continue
+        with contextlib.suppress(ValueError, KeyError):
+            entry = json.loads(line)
+            done[(entry["doc_id"], entry["stage"])] = int(entry["attempt"])
+    return done
 
 
 def container_logs(container: str) -> str:
@@ -696,7 +703,7 @@ def throughput(stack: Stack, api: Api, workers: int, first: int, report: Report)
         warm = Batch(api, range(first + 900 + 10 * round_, first + 900 + 10 * round_ + 2 * workers),
                      f"warm-{workers}-{round_}")  # fmt: skip
         warm.wait(timeout=120)
-        cold = [c for c in stack.containers("worker") if not DONE_LINE.search(container_logs(c))]
+        cold = [c for c in stack.containers("worker") if not worker_done(container_logs(c))]
         if not cold or time.monotonic() > deadline:
             break
         round_ += 1
