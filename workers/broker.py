@@ -15,10 +15,13 @@ import binascii
 import json
 import logging
 import time
+from contextlib import suppress
 from queue import Empty
 from typing import Any
 
 from kombu.transport import redis as kombu_redis
+from kombu.transport import virtual
+from redis.exceptions import RedisError, ResponseError
 
 log = logging.getLogger("newsdesk.worker")
 DEAD_LETTERS_OPTION = "newsdesk_dead_letters"
@@ -26,6 +29,8 @@ ALLOWED_TASKS_OPTION = "newsdesk_tasks"
 # What is kept of an unreadable entry in the dead-letter list.
 MAX_KEPT_BYTES = 64 * 1024
 MAX_DEAD_LETTERS = 10_000
+# After Redis refused to record a taken message, wait this long before taking the next one.
+PUT_BACK_PAUSE_SECONDS = 1.0
 
 
 def envelope_problem(
@@ -73,8 +78,36 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
+class QoS(kombu_redis.QoS):
+    """Acknowledgements that survive a Redis refusing writes (at maxmemory): an ack that cannot
+    be recorded leaves the message in kombu's unacked set, to be redelivered after the
+    visibility timeout and refused as a duplicate by the record — never a crashed worker."""
+
+    def ack(self, delivery_tag: str) -> None:
+        self._forget(delivery_tag)
+        virtual.QoS.ack(self, delivery_tag)  # type: ignore[no-untyped-call]  # bookkeeping, whatever Redis said
+
+    def reject(self, delivery_tag: str, requeue: bool = False) -> None:
+        if requeue:
+            try:
+                self.restore_by_tag(delivery_tag, leftmost=True)  # type: ignore[no-untyped-call]
+            except ResponseError as exc:
+                log.error("could not requeue a message (%s); it will be redelivered", exc)
+        else:
+            self._forget(delivery_tag)
+        virtual.QoS.ack(self, delivery_tag)  # type: ignore[no-untyped-call]
+
+    def _forget(self, delivery_tag: str) -> None:
+        try:
+            self._remove_from_indices(delivery_tag).execute()  # type: ignore[no-untyped-call]
+        except ResponseError as exc:
+            log.error("could not acknowledge a message (%s); it will be redelivered", exc)
+
+
 class Channel(kombu_redis.Channel):
     """A Redis channel whose consumer skips unreadable queue entries instead of crashing."""
+
+    QoS = QoS
 
     def _brpop_read(self, **options: Any) -> bool:
         try:
@@ -91,7 +124,11 @@ class Channel(kombu_redis.Channel):
             payload = self._readable(dest, item)
             if payload is None:
                 raise Empty()
-            self.connection._deliver(payload, dest)
+            try:
+                self.connection._deliver(payload, dest)
+            except ResponseError as exc:  # e.g. Redis at maxmemory: the unacked copy was refused
+                self._put_back(dest, item, exc)
+                raise Empty() from exc
             return True
         finally:
             self._in_poll = None  # type: ignore[assignment]
@@ -108,6 +145,14 @@ class Channel(kombu_redis.Channel):
                     if payload is not None:
                         return payload
             raise Empty()
+
+    def _put_back(self, queue: str, item: bytes, cause: Exception) -> None:
+        """A message kombu could not record as unacknowledged goes back to the head of its
+        queue; if even that is refused, the reconciler queues its stage again later."""
+        log.error("queue %s: could not take a message (%s); putting it back", queue, cause)
+        with suppress(RedisError), self.conn_or_acquire() as client:
+            client.rpush(queue, item)
+        time.sleep(PUT_BACK_PAUSE_SECONDS)
 
     def _readable(self, queue: str, item: bytes) -> dict[str, Any] | None:
         options = self.connection.client.transport_options

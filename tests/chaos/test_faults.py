@@ -338,7 +338,7 @@ def test_redis_at_maxmemory_refuses_new_documents_and_finishes_the_accepted_ones
     fault_report(FaultRow("Redis at maxmemory", "tests/chaos/test_faults.py::test_redis_at_"
                           "maxmemory_refuses_new_documents_and_finishes_the_accepted_ones",
                           len(accepted), completed, failed, lost,
-                          round(max(finished.values()) - freed, 1),
+                          round(max(finished.values(), default=freed) - freed, 1),
                           f"new documents answered {sorted(set(refused))} (507 before the limit, "
                           "503 at it), never 202"))  # fmt: skip
     assert set(refused) <= {507, 503} and 507 in set(refused)
