@@ -141,9 +141,10 @@ def _is_hidden_or_card(element: lxml.html.HtmlElement) -> bool:
     """Hidden by attribute or inline style, or a span holding an image inside a paragraph."""
     if not isinstance(element.tag, str):
         return False
+    style = element.get("style")
+    if style is not None:  # an element styled visible is never a card
+        return bool(_HIDDEN_STYLE.search(style))
     if element.get("hidden") is not None or element.get("aria-hidden") == "true":
-        return True
-    if _HIDDEN_STYLE.search(element.get("style") or ""):
         return True
     if element.tag != "span" or next(element.iter("img"), None) is None:
         return False

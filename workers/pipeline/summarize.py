@@ -54,6 +54,10 @@ TITLE_WEIGHT = 0.5
 MIN_WORDS = 5
 SHORTEST_GOOD_WORDS = 8
 LONGEST_GOOD_WORDS = 40
+# Lead-anchored choice: the first sentences are kept unless a later one scores this much higher
+# than the weakest of them (chosen by cross-validation, ``python -m evaluation --cv``); None
+# ranks all sentences by score alone.
+SWAP_MARGIN: float | None = 0.3
 # A candidate sharing this share of its distinct words with a chosen sentence is a repeat.
 MAX_OVERLAP = 0.6
 
@@ -83,7 +87,12 @@ _JUNK_PATTERNS = tuple(
 
 
 def summarize(
-    *, text: str, sentences: Sequence[TextSpan], count: int = 3, title: str | None = None
+    *,
+    text: str,
+    sentences: Sequence[TextSpan],
+    count: int = 3,
+    title: str | None = None,
+    swap_margin: float | None = SWAP_MARGIN,
 ) -> SummaryResult:
     """The ``count`` most central sentences of ``text``, in document order.
 
@@ -99,7 +108,7 @@ def summarize(
         [_shape_factor(text[s.start : s.end], w) for s, w in zip(sentences, words, strict=True)]
     )
     scores = _normalised(_relevance(words, title) * shapes)
-    chosen = _choose(scores, shapes, words, count)
+    chosen = _choose(scores, shapes, words, count, swap_margin)
     picked = [
         SummarySentence(
             text=text[sentences[index].start : sentences[index].end],
@@ -186,15 +195,40 @@ def _shape_factor(sentence: str, words: list[str]) -> float:
     return min(1.0, LONGEST_GOOD_WORDS / len(words))
 
 
-def _choose(scores: Vector, shapes: Vector, words: list[list[str]], count: int) -> list[int]:
-    """Indices of the best sentences, skipping repeats; junk and repeats only to fill up."""
+def _choose(
+    scores: Vector, shapes: Vector, words: list[list[str]], count: int, swap_margin: float | None
+) -> list[int]:
+    """Indices of the chosen sentences: the lead, or the best-scored (``swap_margin`` None)."""
     order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
     chosen: list[int] = []
-    for index in order:
+    ranked = order if swap_margin is None else range(len(scores))
+    for index in ranked:
         if len(chosen) < count and shapes[index] > 0 and not _repeats(index, chosen, words):
             chosen.append(index)
+    if swap_margin is not None:
+        _swap_in_stronger(chosen, order, scores, shapes, words, swap_margin)
     fillers = [index for index in order if index not in chosen]
     return chosen + fillers[: max(count - len(chosen), 0)]
+
+
+def _swap_in_stronger(
+    chosen: list[int],
+    order: list[int],
+    scores: Vector,
+    shapes: Vector,
+    words: list[list[str]],
+    margin: float,
+) -> None:
+    """Replace the weakest chosen sentence by a better-scored one while it wins by ``margin``."""
+    for candidate in order:
+        if not chosen or candidate in chosen or shapes[candidate] <= 0:
+            continue
+        weakest = min(chosen, key=lambda i: (scores[i], -i))
+        if scores[candidate] - scores[weakest] <= margin:
+            return
+        others = [i for i in chosen if i != weakest]
+        if not _repeats(candidate, others, words):
+            chosen[chosen.index(weakest)] = candidate
 
 
 def _repeats(candidate: int, chosen: list[int], words: list[list[str]]) -> bool:
