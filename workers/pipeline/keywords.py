@@ -121,7 +121,8 @@ def _score(candidate: _Candidate, size: int, total: int, weights: KeywordWeights
     frequency = math.log1p(candidate.count)
     early = 1.0 / (1.0 + weights.position * candidate.first / max(total, 1))
     capitals = 1.0 + weights.capitals * candidate.capitalised / candidate.count
-    return frequency * early * capitals * float(size) ** weights.length
+    length: float = math.pow(size, weights.length)
+    return frequency * early * capitals * length
 
 
 def _key(phrase: str) -> tuple[str, ...]:
