@@ -19,8 +19,8 @@ import unicodedata
 
 from contracts.results import CleanResult
 from workers.pipeline.clean_boilerplate import byline_author
-from workers.pipeline.clean_html import extract_html
-from workers.pipeline.clean_text import clean_plain_text
+from workers.pipeline.clean_html import DEFAULT_SETTINGS, ExtractionSettings, extract_html
+from workers.pipeline.clean_text import BlockSettings, clean_plain_text
 from workers.pipeline.errors import UnprocessableDocument
 
 __all__ = [
@@ -49,14 +49,21 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _IDLE_JOINER = re.compile(r"(?<![^\s\x00-\x7f])[\u200c\u200d]|[\u200c\u200d](?![^\s\x00-\x7f])")
 
 
-def clean_document(*, content: str, content_type: str, url: str | None = None) -> CleanResult:
+def clean_document(
+    *,
+    content: str,
+    content_type: str,
+    url: str | None = None,
+    html_settings: ExtractionSettings = DEFAULT_SETTINGS,
+    text_settings: BlockSettings | None = None,
+) -> CleanResult:
     """Main text and metadata of ``content`` ("text/html" or "text/plain")."""
     media_type = content_type.split(";", 1)[0].strip().lower()
     content = without_control_characters(content)
     if media_type == HTML:
-        return _clean_html(content, url)
+        return _clean_html(content, url, html_settings)
     if media_type == PLAIN_TEXT:
-        return _clean_text(content)
+        return _clean_text(content, text_settings)
     raise UnprocessableDocument(f"unsupported content type {content_type!r}")
 
 
@@ -74,9 +81,9 @@ def without_control_characters(text: str) -> str:
     return _CONTROL.sub("", text.translate(_LINE_BREAKS))
 
 
-def _clean_html(content: str, url: str | None) -> CleanResult:
+def _clean_html(content: str, url: str | None, settings: ExtractionSettings) -> CleanResult:
     """Clean an HTML page; every extracted block becomes one paragraph."""
-    extraction = extract_html(content, url)
+    extraction = extract_html(content, url, settings=settings)
     text = normalize_text(extraction.text.replace("\n", "\n\n")) if extraction else ""
     if extraction is None or not text:
         raise UnprocessableDocument("no main text could be extracted from the HTML page")
@@ -90,9 +97,9 @@ def _clean_html(content: str, url: str | None) -> CleanResult:
     )
 
 
-def _clean_text(content: str) -> CleanResult:
+def _clean_text(content: str, settings: BlockSettings | None) -> CleanResult:
     """Clean plain text; the title line found above the body is returned apart."""
-    cleaned = clean_plain_text(normalize_text(content))
+    cleaned = clean_plain_text(normalize_text(content), block=settings)
     if not cleaned.text:
         raise UnprocessableDocument("no body text found in the plain-text document")
     authors = (byline_author(line) for line in cleaned.removed)

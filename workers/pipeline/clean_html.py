@@ -16,7 +16,6 @@ for more than about a second, even on a 5 MB page.
 
 from __future__ import annotations
 
-import copy
 import re
 from dataclasses import dataclass
 
@@ -54,13 +53,37 @@ class HtmlExtraction:
     removed: list[str]
 
 
-def extract_html(html: str, url: str | None = None) -> HtmlExtraction | None:
+@dataclass(frozen=True, slots=True)
+class ExtractionSettings:
+    """How trafilatura is run: its fast precision mode first (``fast``: without its own
+    readability and jusText comparisons), and its default mode as a second pass only when the
+    first kept fewer than ``retry_below_words`` words (chosen by cross-validation)."""
+
+    fast: bool = True
+    retry_below_words: int = 100
+
+
+# Precision mode with trafilatura's own comparisons, the default mode only when it found nothing.
+THOROUGH = ExtractionSettings(fast=False, retry_below_words=1)
+DEFAULT_SETTINGS = ExtractionSettings()
+
+
+def extract_html(
+    html: str, url: str | None = None, *, settings: ExtractionSettings = DEFAULT_SETTINGS
+) -> HtmlExtraction | None:
     """Main text and metadata of ``html``; ``None`` when no text can be found."""
     tree = _parse(html)
     if tree is None:
         return None
     removed = _prune_hidden(tree)
-    document = _trafilatura_document(tree, url)
+    document = _trafilatura_document(tree, url, favor_precision=True, fast=settings.fast)
+    if _words(document) < settings.retry_below_words:
+        tree = _parse(html)
+        assert tree is not None
+        _prune_hidden(tree)
+        second = _trafilatura_document(tree, url, favor_precision=False, fast=False)
+        if _words(second) > _words(document):
+            document = second
     if document is None:
         return None
     lines, dropped = filter_lines(
@@ -151,19 +174,25 @@ def _is_hidden_or_card(element: lxml.html.HtmlElement) -> bool:
     return any(ancestor.tag == "p" for ancestor in element.iterancestors())
 
 
-def _trafilatura_document(tree: lxml.html.HtmlElement, url: str | None) -> Document | None:
-    """trafilatura's document (precision mode first, then its default) with some text."""
-    for favor_precision in (True, False):
-        document = trafilatura.bare_extraction(
-            copy.deepcopy(tree) if favor_precision else tree,
-            url=url,
-            include_comments=False,
-            favor_precision=favor_precision,
-            with_metadata=True,
-        )
-        if isinstance(document, Document) and (document.text or "").strip():
-            return document
+def _trafilatura_document(
+    tree: lxml.html.HtmlElement, url: str | None, *, favor_precision: bool, fast: bool
+) -> Document | None:
+    """trafilatura's document with some text, or ``None`` (the tree is consumed)."""
+    document = trafilatura.bare_extraction(
+        tree,
+        url=url,
+        include_comments=False,
+        favor_precision=favor_precision,
+        fast=fast,
+        with_metadata=True,
+    )
+    if isinstance(document, Document) and (document.text or "").strip():
+        return document
     return None
+
+
+def _words(document: Document | None) -> int:
+    return len((document.text or "").split()) if document is not None else 0
 
 
 def _fingerprint(text: str) -> str:
