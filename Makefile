@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-EVAL_DATA ?= ../shared/eval
+EVAL_DATA ?= $(abspath $(dir $(lastword $(MAKEFILE_LIST)))..)/shared/eval
 
 .PHONY: up test lint typecheck eval bench lock clean help
 

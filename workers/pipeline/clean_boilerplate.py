@@ -30,14 +30,21 @@ _WHOLE_LINE = re.compile(
     r"|don'?t miss|also read|see also|further reading|in case you missed it"
     r"|tags?|topics?|categories|filed under|log ?in|sign ?in|sign ?up|register|subscribe"
     r"|(" + _SOCIAL + r")([\s,|/·•]+(" + _SOCIAL + r"))*"
-    r"|\d+\s*(comments?|shares?|views?)"
+    r"|(view|show|read|see)?\s*(all\s+)?[\d.,]+\s*[km]?\s*(comments?|shares?|views?|replies|reactions|likes)"
+    r"|(comments?|replies|reactions)\s*\(?[\d.,]+[km]?\)?"
+    r"|advertisement\W*(continue reading|story continues|article continues)( below)?"
+    r"|(story|article) continues (below|after)( (this )?(advertisement|ad))?"
+    r"|(follow\s+)?@\w{1,30}(\s+on\s+(twitter|x|instagram|tiktok|threads|bluesky))?"
+    r"|(twitter|x|instagram|tiktok|threads|facebook|bluesky)\s*:\s*@?\w{1,30}"
     r")[\s:.!|»›>-]*$",
     re.IGNORECASE,
 )
 
 # Labels that open a photo caption or credit, however long the caption is.
 _CAPTION_LABEL = re.compile(
-    r"^((picture|photo|photograph|image|pic|foto|video|illustration|graphic)s?( credit)?\s*[:|/]"
+    r"^((picture|photo|photograph|image|pic|foto|video|illustration|graphic)s?"
+    r"( credit| caption)?\s*[:|/]"
+    r"|(image|media|photo|picture|video) caption\b"
     r"|\(?(photo|image|picture)s? (credit|courtesy|by)\b|credits?\s*:)",
     re.IGNORECASE,
 )
