@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from evaluation.conll import evaluate_conll
 from evaluation.crossval import format_cv
 from evaluation.entities import evaluate_seed_entities
 from evaluation.extraction import evaluate_extraction
@@ -45,6 +46,11 @@ def main(argv: list[str] | None = None) -> int:
         help="folder with extraction*/ and summarization*.jsonl sets",
     )
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--conll",
+        type=Path,
+        help="a CoNLL-2003 eng.testb file (default: DATA/conll2003/eng.testb when present)",
+    )
     args = parser.parse_args(argv)
     extraction_sets, summary_sets = find_sets(args.data)
     if not extraction_sets or not summary_sets:
@@ -61,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
         "entities_seed": evaluate_seed_entities(),
         "stage_speed": measure_stage_speed(extraction_sets[0]),
     }
+    conll = args.conll or args.data / "conll2003" / "eng.testb"
+    if conll.is_file():
+        report["entities_conll"] = evaluate_conll(conll)
     report["seconds"] = round(time.perf_counter() - began, 1)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -96,6 +105,22 @@ def format_report(report: dict[str, Any]) -> str:
             f"| {system} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | "
             f"{m['labelled_precision']:.3f} | {m['labelled_recall']:.3f} | {m['labelled_f1']:.3f} |"
         )
+    if "entities_conll" in report:
+        conll = report["entities_conll"]
+        lines += [
+            "",
+            f"| CoNLL-2003 test ({conll['gold']} entities) | exact-span F1 | unlabelled F1 |",
+        ]
+        lines.append("|---|---|---|")
+        for system in ("model", "majority_vote", "newsdesk"):
+            m = conll[system]
+            lines.append(f"| {system} | {m['f1']:.4f} | {m['unlabelled_f1']:.4f} |")
+        for baseline in ("model", "majority_vote"):
+            vs = conll[f"newsdesk_vs_{baseline}"]
+            lines.append(
+                f"| newsdesk − {baseline} | {vs['difference']:+.4f} "
+                f"[{vs['low']:+.4f}, {vs['high']:+.4f}] (95% bootstrap) | |"
+            )
     speed = report["stage_speed"]
     lines += ["", f"| stage | median ms per document ({speed['documents']} pages) |", "|---|---|"]
     lines += [f"| {stage} | {ms} |" for stage, ms in speed["median_ms"].items()]

@@ -39,9 +39,8 @@ _HORIZONTAL_SPACE = re.compile(r"[^\S\n]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 _INVISIBLE = re.compile(r"[\u200b\u2060\ufeff\u00ad]")
 # Line and paragraph separators other than "\n" (vertical tab, form feed, NEL, U+2028/9).
-_LINE_BREAKS = str.maketrans(
-    {"\x0b": "\n", "\x0c": "\n", "\x85": "\n", "\u2028": "\n", "\u2029": "\n\n"}
-)
+_LINE_SEPARATOR = re.compile(r"[\x0b\x0c\x85\u2028]")
+_PARAGRAPH_SEPARATOR = "\u2029"
 # Control characters (C0 but tab and line breaks, DEL, C1) never belong to text.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # Zero-width (non-)joiners shape emoji sequences (👨‍👩‍👧) and Arabic or Indic words; beside a
@@ -78,7 +77,8 @@ def normalize_text(text: str) -> str:
 
 def without_control_characters(text: str) -> str:
     """``text`` with line separators as "\n" and no other control character (NUL, C1...)."""
-    return _CONTROL.sub("", text.translate(_LINE_BREAKS))
+    text = _LINE_SEPARATOR.sub("\n", text).replace(_PARAGRAPH_SEPARATOR, "\n\n")
+    return _CONTROL.sub("", text)
 
 
 def _clean_html(content: str, url: str | None, settings: ExtractionSettings) -> CleanResult:
