@@ -12,6 +12,7 @@ import pytest
 from spacy.language import Language
 
 from contracts.documents import DocumentOptions
+from contracts.results import CleanResult
 from workers.pipeline.clean import UnprocessableDocument, clean_document
 from workers.pipeline.clean_html import MAX_DEPTH, MAX_ELEMENTS
 from workers.pipeline.nlp import load_nlp
@@ -175,3 +176,18 @@ def test_joined_emoji_sequences_stay_whole(nlp: Language) -> None:
     assert clean.language is not None and clean.language.code == "en"
     analysis = run_entities(clean=clean, nlp=nlp)
     assert analysis.entities.skipped is None
+
+
+def test_a_paragraph_longer_than_a_model_block_never_holds_the_interpreter(nlp: Language) -> None:
+    sentence = "The council in Springfield approved the budget on Tuesday, Mayor Jane Smith said. "
+    clean = CleanResult(text=(sentence * 1500).strip())  # 125,000 characters, one paragraph
+    options = DocumentOptions()
+    started = time.perf_counter()
+    with interpreter_watch() as held:
+        analysis = run_entities(clean=clean, nlp=nlp)
+        summary = run_summarize(clean=clean, analysis=analysis, options=options).summary
+    assert held.longest < MAX_HELD_SECONDS
+    assert time.perf_counter() - started < 60
+    assert len(analysis.sentences) >= 1500 and summary.sentences
+    for sentence_span in summary.sentences:
+        assert clean.text[sentence_span.start : sentence_span.end] == sentence_span.text

@@ -33,7 +33,8 @@ from workers.pipeline.errors import UnprocessableDocument
 
 # How many lines at the top may repeat the title, standfirst, byline or date.
 HEAD_LINES = 4
-# Far above any real article page (the evaluation pages hold 100 to 1,700; most web pages fewer than 4,000).
+# Far above any real article page (the evaluation pages hold 100 to 1,700 elements; most web
+# pages fewer than 4,000).
 MAX_ELEMENTS = 15_000
 MAX_DEPTH = 256
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
@@ -133,8 +134,11 @@ def _parse(html: str) -> lxml.html.HtmlElement | None:
         tree = lxml.html.document_fromstring(html, parser=parser)
     except (lxml.etree.ParserError, ValueError):
         return None
-    if any(error.type_name == "ERR_RESOURCE_LIMIT" for error in parser.error_log):
-        raise UnprocessableDocument(f"HTML elements nested deeper than {MAX_DEPTH} levels")
+    for error in parser.error_log:
+        if error.type_name == "ERR_RESOURCE_LIMIT":  # libxml2 stopped reading the page there
+            if "depth" in error.message:
+                raise UnprocessableDocument(f"HTML elements nested deeper than {MAX_DEPTH} levels")
+            raise UnprocessableDocument(f"the HTML parser's limits: {error.message.strip()}")
     elements = sum(1 for _ in zip(tree.iter(), range(MAX_ELEMENTS + 1), strict=False))
     if elements > MAX_ELEMENTS:
         raise UnprocessableDocument(f"more than {MAX_ELEMENTS} HTML elements")

@@ -53,6 +53,8 @@ LEAD_DECAY = 2.0
 # A sentence at least this similar to the rest (relative to the most similar) gets the full
 # lead prior; less on-topic sentences get a proportional share.
 ON_TOPIC_SIMILARITY = 0.4
+# Weights of the hand-set combination (``HAND_SET``, the ranker used before the trained scorer);
+# the title's weight also applies beside the trained scorer.
 CENTRALITY_WEIGHT = 0.25
 FORWARD_WEIGHT = 0.5
 RESTATEMENT_WEIGHT = 1.0
@@ -77,7 +79,7 @@ SHORTEST_GOOD_WORDS = 8
 LONGEST_GOOD_WORDS = 40
 # Lead-anchored choice: the first sentences are kept unless a later one scores this much higher
 # than the weakest of them (chosen by cross-validation in ``make eval``); infinity keeps the
-# lead, a negative margin ranks by score alone.
+# lead, ``RANK_ONLY`` ranks all sentences by score alone.
 SWAP_MARGIN = 0.2
 RANK_ONLY = -math.inf
 # A candidate sharing this share of its distinct words with a chosen sentence is a repeat.
