@@ -27,3 +27,4 @@ def test_measure_reports_throughput_and_stage_figures_as_json() -> None:
     assert set(result["stage_median_ms"]) == set(STAGES)
     assert all(v > 0 for v in result["stage_median_ms"].values())
     assert result["cpu_ms_per_document"] > 0
+    assert result["process_cpu_ms_per_document"] >= result["cpu_ms_per_document"] * 0.9
