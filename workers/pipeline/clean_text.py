@@ -108,11 +108,11 @@ def classify_line(line: str) -> LineKind:
 
 def is_prose(line: str) -> bool:
     """Whether ``line`` reads like body text: long enough, sentence-like, not cut short."""
-    if line.endswith(("...", "…")) and word_count(line) < MIN_RUN_ON_WORDS:
+    if line.endswith(("...", "…")) and word_count(line, up_to=MIN_RUN_ON_WORDS) < MIN_RUN_ON_WORDS:
         return False
     if len(_CJK.findall(line)) >= MIN_PROSE_CJK_CHARS:
         return True
-    words = word_count(line)
+    words = word_count(line, up_to=MIN_RUN_ON_WORDS)
     return words >= MIN_RUN_ON_WORDS or (words >= MIN_PROSE_WORDS and ends_like_sentence(line))
 
 
