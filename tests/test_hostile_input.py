@@ -112,6 +112,13 @@ def test_five_megabytes_inside_one_tag_never_hold_the_interpreter_for_long() -> 
     assert seconds < 30.0 and held < MAX_HELD_SECONDS
 
 
+def test_five_megabytes_of_plain_text_on_one_line_never_hold_the_interpreter_for_long() -> None:
+    text = "word " * 1_000_000
+    outcome, seconds, held = _timed(lambda: clean_document(content=text, content_type="text/plain"))
+    assert not isinstance(outcome, UnprocessableDocument)
+    assert seconds < 30.0 and held < MAX_HELD_SECONDS
+
+
 def test_control_characters_and_nul_bytes_are_removed() -> None:
     raw = f"{PROSE[:40]}\x00\x07{PROSE[40:]}\x1b\n\n\x0c{PROSE}\u2029{PROSE}\x85"
     text = clean_document(content=raw, content_type="text/plain").text
