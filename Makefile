@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-EVAL_DATA ?= ../shared/eval
+EVAL_DATA ?= $(abspath $(dir $(lastword $(MAKEFILE_LIST)))..)/shared/eval
 
 # The Docker image: its Python (3.11), its platform (manylinux wheels for glibc 2.36, x86_64).
 IMAGE         ?= newsdesk:latest

@@ -2,7 +2,9 @@
 
 Scores, in one run: newsdesk's HTML cleaner against trafilatura's default
 (``include_comments=False``), and newsdesk's plain-text cleaner on the pages' "pasted"
-text (browser select-all copy, see :mod:`evaluation.pasted_text`) against no cleaning.
+text (browser select-all copy, see :mod:`evaluation.pasted_text`) against no cleaning and
+against jusText (each pasted line given to it as a paragraph). The cleaners' settings are
+chosen by cross-validation (:mod:`evaluation.crossval`), with bootstrap intervals.
 
 Metric (scrapinghub/article-extraction-benchmark ``evaluate.py``): ``\\w+`` tokens, multisets
 of word 4-grams; per page TP/FP/FN are normalised by their sum; precision and recall are the
@@ -17,23 +19,45 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import math
 import re
 import statistics
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
+from html import escape
 from pathlib import Path
+from typing import Any
 
+import justext  # type: ignore[import-untyped]
+import numpy as np
 import trafilatura
 
+from evaluation.crossval import Candidate, Rows, cross_validate
 from evaluation.pasted_text import html_to_pasted_text
 from workers.pipeline.clean import UnprocessableDocument, clean_document
+from workers.pipeline.clean_html import THOROUGH, ExtractionSettings
+from workers.pipeline.clean_text import BlockSettings
 
 DEFAULT_DATA = Path("../shared/eval")
 NGRAM = 4
 _TOKEN = re.compile(r"\w+")
 
 Counts = tuple[float, float, float]
+# The settings cross-validation chooses from (the first, the plainest, wins ties): the HTML
+# cleaner's trafilatura passes, and the plain-text cleaner's body-block costs.
+HTML_SETTINGS = (
+    THOROUGH,
+    ExtractionSettings(fast=True, retry_below_words=100),
+    ExtractionSettings(fast=True, retry_below_words=200),
+)
+TEXT_SETTINGS = (
+    BlockSettings(gap_cost_chars=60, max_gap_lines=4),
+    BlockSettings(gap_cost_chars=30, max_gap_lines=4),
+    BlockSettings(gap_cost_chars=120, max_gap_lines=4),
+    BlockSettings(gap_cost_chars=60, max_gap_lines=2),
+    BlockSettings(gap_cost_chars=60, max_gap_lines=8),
+)
 
 
 def tokens(text: str) -> list[str]:
@@ -73,8 +97,31 @@ def score_predictions(expected: list[str], predicted: list[str]) -> dict[str, fl
     return scores(pages, exact)
 
 
+def page_rows(expected: list[str], predicted: list[str]) -> Rows:
+    """One row per page: its precision and recall (NaN where the benchmark skips the page) and
+    whether its tokens match exactly; ``f1_of_rows`` turns rows into the benchmark's F1."""
+    rows = []
+    for truth, guess in zip(expected, predicted, strict=True):
+        tp, fp, fn = shingle_counts(truth, guess)
+        rows.append(
+            [
+                _ratio(tp, fp, fn) if tp + fp > 0 else math.nan,
+                _ratio(tp, fn, fp) if tp + fn > 0 else math.nan,
+                float(tokens(truth) == tokens(guess)),
+            ]
+        )
+    return np.array(rows)
+
+
+def f1_of_rows(rows: Rows) -> float:
+    """The benchmark's F1 of a set of page rows (harmonic mean of mean P and mean R)."""
+    precision, recall = _nanmean(rows[:, 0]), _nanmean(rows[:, 1])
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
 def evaluate_extraction(data_dir: Path = DEFAULT_DATA) -> dict[str, object]:
-    """All extraction scores on ``data_dir/extraction-dev`` (or ``data_dir`` itself)."""
+    """All extraction scores on ``data_dir/extraction-dev`` (or ``data_dir`` itself): plain
+    figures of each system, and the cross-validated choice of the cleaners' settings."""
     pages = load_pages(data_dir)
     expected = [body for _, body in pages.values()]
     htmls = [html for html, _ in pages.values()]
@@ -82,6 +129,26 @@ def evaluate_extraction(data_dir: Path = DEFAULT_DATA) -> dict[str, object]:
     html_texts, html_ms = _timed(htmls, lambda html: _cleaned(html, "text/html"))
     text_texts, text_ms = _timed(pasted, lambda text: _cleaned(text, "text/plain"))
     baseline = [trafilatura.extract(html, include_comments=False) or "" for html in htmls]
+    justext_texts = [justext_paragraphs(text) for text in pasted]
+    html_candidates = [
+        Candidate(
+            f"fast={s.fast}, retry below {s.retry_below_words} words",
+            page_rows(expected, [_cleaned(h, "text/html", html_settings=s) for h in htmls]),
+        )
+        for s in HTML_SETTINGS
+    ]
+    text_candidates = [
+        Candidate(
+            f"gap cost {b.gap_cost_chars}, max gap {b.max_gap_lines}",
+            page_rows(expected, [_cleaned(t, "text/plain", text_settings=b) for t in pasted]),
+        )
+        for b in TEXT_SETTINGS
+    ]
+    html_baselines = {"trafilatura": page_rows(expected, baseline)}
+    text_baselines = {
+        "no_cleaning": page_rows(expected, pasted),
+        "justext": page_rows(expected, justext_texts),
+    }
     return {
         "documents": len(pages),
         "html": {
@@ -91,9 +158,35 @@ def evaluate_extraction(data_dir: Path = DEFAULT_DATA) -> dict[str, object]:
         "pasted_text": {
             "newsdesk": score_predictions(expected, text_texts),
             "no_cleaning": score_predictions(expected, pasted),
+            "justext": score_predictions(expected, justext_texts),
+        },
+        "cv": {
+            f"{task} {name}": cross_validate(
+                candidates, statistic, count=len(pages), baselines=baselines, select=f1_of_rows
+            )
+            for task, candidates, baselines in (
+                ("html", html_candidates, html_baselines),
+                ("pasted text", text_candidates, text_baselines),
+            )
+            for name, statistic in (
+                ("F1", f1_of_rows),
+                ("precision", lambda rows: _nanmean(rows[:, 0])),
+                ("recall", lambda rows: _nanmean(rows[:, 1])),
+            )
         },
         "median_ms": {"clean_html": html_ms, "clean_text": text_ms},
     }
+
+
+def justext_paragraphs(text: str) -> str:
+    """jusText (English stop words, its default settings) over pasted text, each line given
+    to it as a paragraph: the good paragraphs, one a line."""
+    lines = [line for line in text.split("\n") if line.strip()]
+    if not lines:
+        return ""
+    page = "<html><body>" + "".join(f"<p>{escape(line)}</p>" for line in lines) + "</body></html>"
+    paragraphs = justext.justext(page.encode("utf-8"), justext.get_stoplist("English"))
+    return "\n".join(p.text for p in paragraphs if not p.is_boilerplate)
 
 
 def load_pages(data_dir: Path) -> dict[str, tuple[str, str]]:
@@ -130,10 +223,10 @@ def format_table(result: dict[str, object]) -> str:
     return "\n".join(rows)
 
 
-def _cleaned(content: str, content_type: str) -> str:
+def _cleaned(content: str, content_type: str, **settings: Any) -> str:
     """newsdesk's cleaned text, or "" when the cleaner finds nothing."""
     try:
-        return clean_document(content=content, content_type=content_type).text
+        return clean_document(content=content, content_type=content_type, **settings).text
     except UnprocessableDocument:
         return ""
 
@@ -147,6 +240,11 @@ def _timed(items: Iterable[str], function: Callable[[str], str]) -> tuple[list[s
         outputs.append(function(item))
         durations.append(time.perf_counter() - started)
     return outputs, round(statistics.median(durations) * 1000, 2)
+
+
+def _nanmean(values: Rows) -> float:
+    kept = values[~np.isnan(values)]
+    return float(kept.mean()) if kept.size else 0.0
 
 
 def _mean(values: list[float]) -> float:

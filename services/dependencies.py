@@ -8,8 +8,8 @@ from http import HTTPStatus
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import AuthenticationError, OutOfMemoryError, RedisError, ResponseError
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from contracts.documents import DOC_ID_PATTERN
 from records.store import RecordContention

@@ -103,6 +103,20 @@ def test_related_link_list_after_the_body_is_dropped() -> None:
         "Related: Ten things to know about the moon",
         "Follow us on Twitter @example",
         "Facebook Twitter WhatsApp Email",
+        "Image caption: The minister arrives at the summit in Brussels on Monday",
+        "Media caption The moment the bridge collapsed",
+        "Photo: Jane Doe/Reuters",
+        "Picture: PA",
+        "A protester holds a sign outside parliament (Getty Images)",
+        "ADVERTISEMENT - CONTINUE READING BELOW",
+        "Story continues below advertisement",
+        "1.2K comments",
+        "1,234 Comments",
+        "Comments (12)",
+        "View 45 comments",
+        "@jane_doe",
+        "Follow @janedoe on Twitter",
+        "Twitter: @janedoe",
     ],
 )
 def test_boilerplate_lines(line: str) -> None:
@@ -117,13 +131,36 @@ def test_boilerplate_lines(line: str) -> None:
         "Israel kills a senior IRGC official in Syria",
         "By contrast, the opposition said the cuts went too far and would hurt the schools.",
         "Posted on social media by the analysts, the video shows the game running slowly.",
+        "Comments are closed on this story because of legal reasons, the editor said on Monday.",
+        "Follow the money, said the detective who led the inquiry into the missing millions.",
+        "Media: a changing landscape",
+        "LONDON (Reuters) - Britain's economy grew faster than expected in the third quarter.",
     ],
 )
 def test_body_lines_are_not_boilerplate(line: str) -> None:
     assert not is_boilerplate_line(line)
 
 
+def test_pasted_captions_credits_counts_and_handles_inside_the_body_are_dropped() -> None:
+    furniture = [
+        "Image caption: Rescue teams at the harbour on Sunday",
+        "Photo: Jane Doe/AFP",
+        "Advertisement",
+        "Updated 2 hours ago",
+        "342 comments",
+        "@harbour_news",
+        "A crowd gathers at the pier (Getty Images)",
+    ]
+    paragraph = " ".join([PROSE] * 3)
+    raw = "\n".join([paragraph, *furniture[:4], paragraph, *furniture[4:], paragraph])
+    result = clean_plain_text(raw)
+    assert result.text == "\n\n".join([paragraph] * 3)
+    assert all(line in result.removed for line in furniture)
+
+
 def test_datelines() -> None:
+    assert is_dateline("Updated 3 hours ago") and is_dateline("Updated an hour ago")
+    assert classify_line("Updated 3 hours ago") is LineKind.BOILERPLATE
     assert is_dateline("Nov 19, 2019 at 9:08 GMT")
     assert is_dateline("Updated at 1:23 p.m.")
     assert not is_dateline("What’s new in 2.26 (September pack)?")

@@ -6,8 +6,8 @@ import pytest
 import spacy
 from spacy.language import Language
 
-from contracts.results import Mention
-from evaluation.entities import GoldEntity, score_entities
+from contracts.results import EntitiesResult, Mention
+from evaluation.entities import GoldEntity, load_gold, score_entities
 from tests.conftest import SEEDS
 from workers.pipeline.clean import clean_document
 from workers.pipeline.entities import extract_entities, find_mentions, group_mentions, salience
@@ -120,9 +120,92 @@ def test_entity_score_hand_checked() -> None:
         GoldEntity("ISIS", "ORG", ()),
     ]
     predicted = [("Austin", "PERSON"), ("Iraq", "ORG"), ("Monday", "DATE"), ("Baghdad", "GPE")]
-    # TP: Austin, Iraq -> precision 2/4; found 2 of 3 gold -> recall 2/3; labels right: 1 of 2.
+    # Names: Austin, Iraq -> precision 2/4, recall 2/3; labels right: Austin only.
     score = score_entities(predicted, gold)
-    assert score["precision"] == 0.5
-    assert score["recall"] == round(2 / 3, 4)
+    assert (score["precision"], score["recall"]) == (0.5, round(2 / 3, 4))
     assert score["f1"] == round(2 * 0.5 * (2 / 3) / (0.5 + 2 / 3), 4)
+    assert (score["labelled_precision"], score["labelled_recall"]) == (0.25, round(1 / 3, 4))
     assert score["label_accuracy"] == 0.5
+
+
+def test_entity_score_matches_one_to_one() -> None:
+    gold = [GoldEntity("Islamic Revolutionary Guard Corps", "ORG", ("IRGC",))]
+    duplicates = [("IRGC", "ORG"), ("Islamic Revolutionary Guard Corps", "ORG")]
+    score = score_entities(duplicates, gold)
+    assert (score["precision"], score["recall"]) == (0.5, 1.0), "the second name is a duplicate"
+    merged = score_entities([("Islamic Revolutionary Guard Corps", "ORG")], gold)
+    assert merged["precision"] == merged["labelled_precision"] == 1.0
+
+
+def _labels(result: EntitiesResult) -> dict[str, str]:
+    return {e.name: e.label for e in result.entities}
+
+
+def test_organisation_shaped_names_are_never_people() -> None:
+    mentions = [
+        _mention("Kataib Hezbollah", "PERSON", 0),
+        _mention("Popular Mobilization Forces", "PERSON", 40),
+        _mention("Ministry of Health", "PERSON", 80),
+        _mention("Jane Party", "PERSON", 120),
+        _mention("Jane Smith", "PERSON", 160),
+    ]
+    labels = _labels(group_mentions(mentions, text_length=200))
+    assert labels["Kataib Hezbollah"] == labels["Popular Mobilization Forces"] == "ORG"
+    assert labels["Ministry of Health"] == labels["Jane Party"] == "ORG"
+    assert labels["Jane Smith"] == "PERSON"
+
+
+def test_a_place_read_as_a_place_elsewhere_or_placed_in_one_is_not_an_organisation() -> None:
+    text = (
+        "The base in Iraq’s Erbil was hit. China’s Huawei said sales rose. "
+        "Mosul was quiet. Officials in Mosul said so."
+    )
+
+    def at(name: str, label: str, nth: int = 0) -> Mention:
+        start = -1
+        for _ in range(nth + 1):
+            start = text.index(name, start + 1)
+        return _mention(name, label, start)
+
+    mentions = [
+        at("Iraq", "GPE"),
+        at("Erbil", "ORG"),
+        at("China", "GPE"),
+        at("Huawei", "ORG"),
+        at("Mosul", "ORG"),
+        at("Mosul", "GPE", 1),
+    ]
+    labels = _labels(group_mentions(mentions, text_length=len(text), text=text))
+    assert labels["Erbil"] == "GPE", "a base in Iraq’s Erbil"
+    assert labels["Huawei"] == "ORG", "a company of a country stays a company"
+    assert labels["Mosul"] == "GPE", "read as a place once, a tie is not an organisation"
+
+
+def test_an_acronym_joins_the_organisation_it_spells() -> None:
+    mentions = [
+        _mention("Islamic Revolutionary Guard Corps", "ORG", 0),
+        _mention("IRGC", "ORG", 50),
+        _mention("IRGC", "ORG", 80),
+        _mention("UN", "ORG", 120),
+    ]
+    result = group_mentions(mentions, text_length=200)
+    by_name = {e.name: e for e in result.entities}
+    assert by_name["Islamic Revolutionary Guard Corps"].count == 3
+    assert "IRGC" not in by_name and by_name["UN"].count == 1
+
+
+def test_the_seed_scores_above_the_model_alone() -> None:
+    from evaluation.entities import evaluate_seed_entities
+
+    score = evaluate_seed_entities()
+    assert score["labelled_f1"] > score["model_alone"]["labelled_f1"]
+    assert score["f1"] >= score["model_alone"]["f1"]
+
+
+@pytest.mark.parametrize("name", ["article.txt", "article.html"])
+def test_seed_expectations_take_their_labels_from_the_hand_checked_list(name: str) -> None:
+    import json
+
+    gold = {g.name: g.label for g in load_gold(SEEDS / "article.entities.json")}
+    expect = json.loads((SEEDS / f"{name}.expect.json").read_text(encoding="utf-8"))
+    assert all(e["label"] == gold[e["text"]] for e in expect["entities"])

@@ -105,3 +105,25 @@ def test_make_eval_finds_every_set_in_the_data_folder(tmp_path: Path) -> None:
     extraction, summaries = find_sets(tmp_path)
     assert [p.name for p in extraction] == ["extraction-dev", "extraction-test"]
     assert [p.name for p in summaries] == ["summarization-dev.jsonl", "summarization-test.jsonl"]
+
+
+def test_page_rows_give_the_benchmark_figures() -> None:
+    from evaluation.extraction import f1_of_rows, page_rows
+
+    expected = ["a b c d e", "w x y z", "p q r s t"]
+    predicted = ["a b c d x y", "w x y z", ""]
+    rows = page_rows(expected, predicted)
+    assert f1_of_rows(rows) == pytest.approx(score_predictions(expected, predicted)["f1"])
+    assert rows[:, 2].tolist() == [0.0, 1.0, 0.0]
+
+
+def test_justext_competitor_keeps_prose_and_drops_navigation() -> None:
+    from evaluation.extraction import justext_paragraphs
+
+    prose = (
+        "The council approved the new budget on Tuesday after a long debate about the schools, "
+        "the roads and the future of the public library, which had been closed for a year. "
+        "The mayor said that the money would be spent on the buildings that need it most."
+    )
+    kept = justext_paragraphs(f"Home\nNews\nSport\n{prose}\n{prose}\nContact us\nPrivacy")
+    assert prose in kept and "Privacy" not in kept and "Home" not in kept

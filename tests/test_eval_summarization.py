@@ -9,6 +9,9 @@ import pytest
 
 from evaluation.rouge import mean_percent, reference_sentences, rouge_f1
 from evaluation.summarization import evaluate_summarization, format_table, main
+from workers.pipeline.nlp import load_nlp
+from workers.pipeline.sentences import split_sentences
+from workers.pipeline.summarize import summarize
 
 # Prediction: "the cat sat" / "a dog ran" (6 tokens); reference: "the cat ran" (3 tokens).
 PREDICTION = ["The cat sat.", "A dog ran."]
@@ -57,38 +60,57 @@ def test_mean_percent() -> None:
     assert mean_percent([]) == {"rouge1": 0.0, "rouge2": 0.0, "rougeLsum": 0.0}
 
 
+TOWNS = ("Ashford", "Bexley", "Colton", "Dunmore", "Elling", "Fairway")
+
+
+def _article(town: str) -> dict[str, str]:
+    return {
+        "id": town,
+        "url": f"https://example.org/{town}",
+        "article": (
+            f"By Staff Reporter in {town} . A council in {town} has "
+            "voted to close the old swimming pool. The council said the pool cost too much to "
+            "repair. Swimmers will use the new pool in the town centre. The old pool opened in 1936."
+        ),
+        "reference": f"{town} council votes to close the old swimming pool . Repairs cost too much .",
+    }
+
+
 @pytest.fixture()
 def data_file(tmp_path: Path) -> Path:
-    article = (
-        "By . Staff Reporter . A council has voted to close the old swimming pool. "
-        "The council said the pool cost too much to repair. "
-        "Swimmers will use the new pool in the town centre. "
-        "The old pool opened in 1936."
-    )
-    row = {
-        "id": "t1",
-        "url": "https://example.org/pool",
-        "article": article,
-        "reference": "Council votes to close the old swimming pool . Repairs cost too much .",
-    }
     path = tmp_path / "tiny.jsonl"
-    path.write_text(json.dumps(row) + "\n\n", encoding="utf-8")
+    path.write_text("".join(json.dumps(_article(t)) + "\n\n" for t in TOWNS), encoding="utf-8")
     return path
 
 
-def test_evaluate_summarization_scores_both_systems(data_file: Path) -> None:
-    results = evaluate_summarization(data_file, count=2)
-    assert results["documents"] == 1
-    assert set(results["systems"]) == {"newsdesk", "lead3"}
-    for figures in results["systems"].values():
-        assert set(figures) == {"rouge1", "rouge2", "rougeLsum"}
-        assert all(0.0 <= value <= 100.0 for value in figures.values())
+def test_evaluate_summarization_scores_each_system_on_its_own_sentences(data_file: Path) -> None:
+    results = evaluate_summarization(data_file, count=3)
+    assert results["documents"] == len(TOWNS)
+    nlp = load_nlp()
+    lead, newsdesk = [], []
+    for town in TOWNS:
+        row = _article(town)
+        text, reference = row["article"], reference_sentences(row["reference"])
+        spans = split_sentences(nlp, text)
+        lead.append(rouge_f1([text[s.start : s.end] for s in spans[:3]], reference))
+        chosen = summarize(text=text, sentences=spans, count=3).sentences
+        newsdesk.append(rouge_f1([s.text for s in chosen], reference))
+    systems = results["systems"]
+    assert systems["lead3"] == mean_percent(lead)
+    assert systems["newsdesk"] == mean_percent(newsdesk)
+    assert systems["newsdesk"] != systems["lead3"], "the byline is Lead-3's, not newsdesk's"
+    assert min(systems["newsdesk"]["rouge2"], systems["lead3"]["rouge2"]) > 0
+    for report in results["cv"].values():
+        assert len(report["folds"]) == 5
+        assert set(report["vs"]) == {"lead3", "ranked"}
+        vs = report["vs"]["lead3"]
+        assert vs["low"] <= vs["difference"] <= vs["high"]
     assert set(results["median_ms"]) == {"sentences", "summarize"}
-    assert "newsdesk" in format_table(results)
+    assert "lead3" in format_table(results)
 
 
 def test_main_prints_a_table(data_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     main(["--data", str(data_file)])
     output = capsys.readouterr().out
-    assert "documents: 1" in output
-    assert "lead3" in output
+    assert f"documents: {len(TOWNS)}" in output
+    assert "lead3" in output and "mean ± sd" in output

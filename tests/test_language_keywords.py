@@ -5,8 +5,15 @@ from __future__ import annotations
 import pytest
 
 from contracts.documents import DocumentOptions
+from contracts.results import LanguageGuess
 from workers.pipeline.keywords import extract_keywords
-from workers.pipeline.language import declared_language, detect_language, entity_support
+from workers.pipeline.language import (
+    CONFIDENT,
+    UNDETERMINED,
+    declared_language,
+    detect_language,
+    entity_support,
+)
 from workers.pipeline.nlp import load_nlp
 from workers.pipeline.sentences import split_paragraphs, split_sentences
 from workers.pipeline.stages import run_clean, run_entities, run_summarize
@@ -56,9 +63,36 @@ def test_unsupported_language_is_cleaned_and_summarized_but_entities_are_skipped
 
 
 def test_uncertain_detection_still_extracts_but_warns() -> None:
-    supported, warning = entity_support(detect_language("ok ok"))
-    if detect_language("ok ok").code != "en":
-        assert supported and warning and "unreliable" in warning
+    uncertain = LanguageGuess(code="fr", confidence=CONFIDENT - 0.01, source="detected")
+    supported, warning = entity_support(uncertain)
+    assert supported
+    assert warning is not None and "unreliable" in warning and "'fr'" in warning
+    certain = LanguageGuess(code="fr", confidence=CONFIDENT, source="detected")
+    assert entity_support(certain)[0] is False
+
+
+@pytest.mark.parametrize("text", ["ok ok", "👍👍👍 !!! 123", ""])
+def test_too_little_text_is_undetermined_not_guessed(text: str) -> None:
+    guess = detect_language(text)
+    assert (guess.code, guess.confidence) == (UNDETERMINED, 0.0)
+    supported, warning = entity_support(guess)
+    assert supported and warning is not None and "unreliable" in warning
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Love this 😍😍😍😍😍😍😍😍 so much 🙌🙌🙌🙌🙌",
+        "👨‍👩‍👧 family day at the beach ☀️🌊🏖️ best day ever",
+        "The vote is today 🗳️🗳️🗳️🗳️🗳️🗳️🗳️🗳️🗳️🗳️🗳️🗳️",
+        "Happy birthday mom! 🎂🎉🎈🎁❤️❤️❤️",
+    ],
+)
+def test_emoji_do_not_make_short_english_text_a_confident_other_language(text: str) -> None:
+    guess = detect_language(text)
+    assert guess.code == "en" or guess.confidence < CONFIDENT
+    assert guess.confidence < CONFIDENT, "a few words are never detected with certainty"
+    assert entity_support(guess)[0], "entities are still extracted"
 
 
 def test_keywords_are_ranked_phrases_scored_in_unit_range() -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
+import tracemalloc
+
 import pytest
 from spacy.language import Language
 
 from contracts.results import SummaryResult
 from workers.pipeline.nlp import load_nlp
 from workers.pipeline.sentences import TextSpan, split_sentences
-from workers.pipeline.summarize import MAX_RANKED_SENTENCES, summarize
+from workers.pipeline.summarize import HAND_SET, MAX_RANKED_SENTENCES, RANK_ONLY, summarize
 
 # Three feature-style stories: an anecdote first, the central facts in the second paragraph,
 # details that take those facts up, and a closing line that returns to the anecdote.
@@ -94,11 +97,25 @@ def test_no_sentences_or_zero_count_gives_empty_summary() -> None:
 
 
 @pytest.mark.parametrize("text", [FERRY, SCHOOL, RECALL])
-def test_finds_central_facts_after_an_anecdotal_opening(nlp: Language, text: str) -> None:
+def test_ranking_alone_finds_central_facts_after_an_anecdotal_opening(
+    nlp: Language, text: str
+) -> None:
     spans = _spans(nlp, text)
-    result = summarize(text=text, sentences=spans, count=3)
+    result = summarize(text=text, sentences=spans, count=3, scorer=HAND_SET, swap_margin=RANK_ONLY)
     # Sentences 0-2 are the anecdote; 3-5 state and develop the news.
     assert _indices(spans, result) == [3, 4, 5]
+
+
+@pytest.mark.parametrize("text", [FERRY, SCHOOL, RECALL])
+def test_the_default_keeps_the_lead_and_swaps_only_for_a_much_stronger_sentence(
+    nlp: Language, text: str
+) -> None:
+    spans = _spans(nlp, text)
+    lead = summarize(text=text, sentences=spans, count=3, swap_margin=math.inf)
+    assert _indices(spans, lead) == [0, 1, 2], "an infinite margin never swaps"
+    default = _indices(spans, summarize(text=text, sentences=spans, count=3))
+    assert 3 in default, "the sentence stating the news is swapped in"
+    assert set(default) & {0, 1, 2}, "not every lead sentence is replaced"
 
 
 def test_near_duplicate_sentence_is_not_chosen_twice(nlp: Language) -> None:
@@ -147,7 +164,14 @@ def test_a_very_long_document_is_ranked_within_bounded_memory() -> None:
         length = len(sentence.format(n=n))
         spans.append(TextSpan(position, position + length))
         position += length + 1
-    result = summarize(text=text, sentences=spans, count=3)
+    tracemalloc.start()
+    try:
+        result = summarize(text=text, sentences=spans, count=3)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # Ranking all 20,000 sentences would need a 20,000 × 20,000 similarity matrix (3.2 GB).
+    assert peak < 100 * 2**20, f"peak {peak / 2**20:.0f} MiB"
     assert len(result.sentences) == 3
     assert all(text[s.start : s.end] == s.text for s in result.sentences)
     assert result.sentences[-1].start < spans[MAX_RANKED_SENTENCES].start

@@ -5,6 +5,7 @@ General patterns (no site's own strings), shared by the plain-text and the HTML 
 
 from __future__ import annotations
 
+import itertools
 import re
 
 # A line this long is prose even if it mentions a boilerplate word.
@@ -30,14 +31,21 @@ _WHOLE_LINE = re.compile(
     r"|don'?t miss|also read|see also|further reading|in case you missed it"
     r"|tags?|topics?|categories|filed under|log ?in|sign ?in|sign ?up|register|subscribe"
     r"|(" + _SOCIAL + r")([\s,|/·•]+(" + _SOCIAL + r"))*"
-    r"|\d+\s*(comments?|shares?|views?)"
+    r"|(view|show|read|see)?\s*(all\s+)?[\d.,]+\s*[km]?\s*(comments?|shares?|views?|replies|reactions|likes)"
+    r"|(comments?|replies|reactions)\s*\(?[\d.,]+[km]?\)?"
+    r"|advertisement\W*(continue reading|story continues|article continues)( below)?"
+    r"|(story|article) continues (below|after)( (this )?(advertisement|ad))?"
+    r"|(follow\s+)?@\w{1,30}(\s+on\s+(twitter|x|instagram|tiktok|threads|bluesky))?"
+    r"|(twitter|x|instagram|tiktok|threads|facebook|bluesky)\s*:\s*@?\w{1,30}"
     r")[\s:.!|»›>-]*$",
     re.IGNORECASE,
 )
 
 # Labels that open a photo caption or credit, however long the caption is.
 _CAPTION_LABEL = re.compile(
-    r"^((picture|photo|photograph|image|pic|foto|video|illustration|graphic)s?( credit)?\s*[:|/]"
+    r"^((picture|photo|photograph|image|pic|foto|video|illustration|graphic)s?"
+    r"( credit| caption)?\s*[:|/]"
+    r"|(image|media|photo|picture|video) caption\b"
     r"|\(?(photo|image|picture)s? (credit|courtesy|by)\b|credits?\s*:)",
     re.IGNORECASE,
 )
@@ -99,17 +107,19 @@ _DATE_OR_TIME = re.compile(
 _DATELINE_WORDS = re.compile(
     r"^(updated|published|posted|last (updated|modified)|created|date)\b", re.IGNORECASE
 )
+_SENTENCE_END_TAIL = 16
 _SENTENCE_END = re.compile(r"[.!?…。！？][\"'”’»)\]]*$")
 
 
-def word_count(line: str) -> int:
-    """Number of ``\\w+`` words of ``line``."""
-    return len(_WORD.findall(line))
+def word_count(line: str, *, up_to: int | None = None) -> int:
+    """Number of ``\\w+`` words of ``line``, counted no further than ``up_to`` (a bound keeps
+    a megabyte-long line cheap where only "more than N" matters)."""
+    return sum(1 for _ in itertools.islice(_WORD.finditer(line), up_to))
 
 
 def ends_like_sentence(line: str) -> bool:
     """Whether ``line`` ends with sentence punctuation (possibly followed by quotes)."""
-    return bool(_SENTENCE_END.search(line))
+    return bool(_SENTENCE_END.search(line[-_SENTENCE_END_TAIL:]))
 
 
 def is_boilerplate_line(line: str) -> bool:
@@ -117,7 +127,10 @@ def is_boilerplate_line(line: str) -> bool:
     stripped = line.strip().lstrip("-•*·–— ").strip()
     if _CAPTION_LABEL.match(stripped):
         return True
-    if not stripped or word_count(stripped) > MAX_BOILERPLATE_WORDS:
+    if (
+        not stripped
+        or word_count(stripped, up_to=MAX_BOILERPLATE_WORDS + 1) > MAX_BOILERPLATE_WORDS
+    ):
         return False
     if _WHOLE_LINE.match(stripped) or _OPENING.match(stripped):
         return True
@@ -128,7 +141,7 @@ def is_boilerplate_line(line: str) -> bool:
 
 def is_dateline(line: str) -> bool:
     """Whether ``line`` is a short date, time or "Updated ..." stamp rather than prose."""
-    words = word_count(line)
+    words = word_count(line, up_to=15)
     if words == 0 or words > 14 or (ends_like_sentence(line) and words > 8):
         return False
     if _DATELINE_WORDS.match(line.strip()):

@@ -21,9 +21,9 @@ from workers.pipeline.clean_boilerplate import (
     word_count,
 )
 
-# Lines between two prose lines that still keep them in one block.
-MAX_GAP_LINES = 4
-# What each non-prose line inside the body costs, in prose characters.
+# Lines between two prose lines that still keep them in one block, and what each non-prose line
+# inside the body costs, in prose characters (both cross-validated in ``make eval``).
+MAX_GAP_LINES = 8
 GAP_COST_CHARS = 60
 # A prose line: this many words and a sentence end, or this many words in any case.
 MIN_PROSE_WORDS = 10
@@ -65,10 +65,18 @@ class CleanedText:
     removed: list[str]
 
 
-def clean_plain_text(text: str) -> CleanedText:
+@dataclass(frozen=True, slots=True)
+class BlockSettings:
+    """What a non-prose line inside the body costs, and how many in a row end the body."""
+
+    gap_cost_chars: int = GAP_COST_CHARS
+    max_gap_lines: int = MAX_GAP_LINES
+
+
+def clean_plain_text(text: str, *, block: BlockSettings | None = None) -> CleanedText:
     """Body, title and dropped lines of normalised plain ``text`` (see the module docstring)."""
     lines = split_lines(text)
-    start, end = densest_block(lines)
+    start, end = densest_block(lines, block or BlockSettings())
     kept = _kept_indices(lines, start, end)
     title_index = _title_index(lines, start)
     title = lines[title_index].text if title_index is not None else None
@@ -100,28 +108,29 @@ def classify_line(line: str) -> LineKind:
 
 def is_prose(line: str) -> bool:
     """Whether ``line`` reads like body text: long enough, sentence-like, not cut short."""
-    if line.endswith(("...", "…")) and word_count(line) < MIN_RUN_ON_WORDS:
+    if line.endswith(("...", "…")) and word_count(line, up_to=MIN_RUN_ON_WORDS) < MIN_RUN_ON_WORDS:
         return False
     if len(_CJK.findall(line)) >= MIN_PROSE_CJK_CHARS:
         return True
-    words = word_count(line)
+    words = word_count(line, up_to=MIN_RUN_ON_WORDS)
     return words >= MIN_RUN_ON_WORDS or (words >= MIN_PROSE_WORDS and ends_like_sentence(line))
 
 
-def densest_block(lines: list[TextLine]) -> tuple[int, int]:
+def densest_block(lines: list[TextLine], block: BlockSettings | None = None) -> tuple[int, int]:
     """``[start, end)`` of the lines whose prose characters, less gap costs, are highest.
 
     A maximum-sum run (Kadane) where each prose line is worth its length and every other
     line costs ``GAP_COST_CHARS``; more than ``MAX_GAP_LINES`` in a row end a run.
     """
+    block = block or BlockSettings()
     best, best_score = (0, 0), 0
     start, score, gap = 0, 0, 0
     for i, line in enumerate(lines):
         if line.kind is not LineKind.PROSE:
             gap += 1
-            score -= GAP_COST_CHARS
+            score -= block.gap_cost_chars
             continue
-        if score <= 0 or gap > MAX_GAP_LINES:
+        if score <= 0 or gap > block.max_gap_lines:
             start, score = i, 0
         gap = 0
         score += len(line.text)

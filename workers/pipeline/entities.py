@@ -1,4 +1,14 @@
-"""Named entities of a cleaned text: mentions with offsets, grouped into distinct entities."""
+"""Named entities of a cleaned text: mentions with offsets, grouped into distinct entities.
+
+Mentions are grouped by name (a part of a person's name joins the full name; an acronym joins
+the organisation whose initials it spells), and each entity gets one label: the majority of its
+mentions' labels, corrected by what the whole document shows:
+
+* a name shaped like an organisation (its words include "Party", "Ministry", "Brigades",
+  "Forces", "Hezbollah"… ``ORGANISATION_WORDS``) is never a person;
+* a name the document places inside a place ("a base in Iraq’s Erbil") or that is read as a
+  place elsewhere in it is a place, not an organisation.
+"""
 
 from __future__ import annotations
 
@@ -30,6 +40,17 @@ NAME_LABELS = frozenset(
 # Values rather than names: grouped only when written the same way, and less salient.
 VALUE_LABELS = frozenset({"DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL"})
 _PLACE_LABELS = frozenset({"GPE", "LOC", "FAC", "NORP"})
+# Places proper (a nationality, NORP, is not a place an organisation could be taken for).
+_PLACES = frozenset({"GPE", "LOC", "FAC"})
+# Words that make a name an organisation's, whatever the model read.
+ORGANISATION_WORDS = frozenset(
+    """agency alliance army association authority bank brigade brigades bureau cabinet
+    coalition college commission committee company corp corporation corps council court
+    department division federation forces foundation front group guard hezbollah hamas
+    institute league limited ltd inc llc militia ministry movement navy office organisation
+    organization parliament party police regiment school senate taliban tribunal union
+    university""".split()
+)
 _LEADING_ARTICLE = re.compile(r"^(the|a|an)\s+", re.IGNORECASE)
 _POSSESSIVE = re.compile(r"['’]s?$")
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -65,7 +86,7 @@ def read_text(nlp: Language, text: str, *, entities: bool) -> TextReading:
 def extract_entities(nlp: Language, text: str, *, title: str | None = None) -> EntitiesResult:
     """Mentions in text order and distinct entities sorted by salience (one label each)."""
     mentions = find_mentions(nlp, text)
-    return group_mentions(mentions, text_length=len(text), title=title)
+    return group_mentions(mentions, text_length=len(text), title=title, text=text)
 
 
 @dataclass
@@ -92,9 +113,16 @@ class _Group:
 
 
 def group_mentions(
-    mentions: list[Mention], *, text_length: int, title: str | None = None
+    mentions: list[Mention],
+    *,
+    text_length: int,
+    title: str | None = None,
+    text: str | None = None,
+    corrections: bool = True,
 ) -> EntitiesResult:
-    """Group mentions into entities: same name, or a part of a longer person's name."""
+    """Group mentions into entities (same name, a part of a longer person's name, an acronym)
+    with one corrected label each; ``text`` (the mentions' text) lets its context count.
+    ``corrections=False`` keeps the majority vote alone (and no acronym merging)."""
     groups: dict[tuple[str, ...], _Group] = {}
     for index, mention in enumerate(mentions):
         form = surface_form(mention.text)
@@ -105,7 +133,13 @@ def group_mentions(
             key = ("#value", mention.label, *key)
         groups.setdefault(key, _Group(key)).add(index, mention, form)
     _merge_partial_names(groups)
-    entities = [_entity(group, mentions, text_length, title) for group in groups.values()]
+    if corrections:
+        _merge_acronyms(groups)
+    placed = _placed_names(groups, text) if text is not None and corrections else set()
+    entities = [
+        _entity(group, mentions, text_length, title, placed, corrections)
+        for group in groups.values()
+    ]
     entities.sort(key=lambda e: (-e.salience, e.first_start))
     relabelled = _relabel(mentions, entities)
     return EntitiesResult(mentions=relabelled, entities=entities)
@@ -151,11 +185,73 @@ def _contains(longer: tuple[str, ...], shorter: tuple[str, ...]) -> bool:
     )
 
 
-def _entity(group: _Group, mentions: list[Mention], text_length: int, title: str | None) -> Entity:
+def _merge_acronyms(groups: dict[tuple[str, ...], _Group]) -> None:
+    """Join an acronym ("IRGC") to the one organisation whose capitalised words spell it."""
+    spelled: dict[str, list[_Group]] = {}
+    for group in groups.values():
+        if group.key[0] != "#value" and len(group.key) > 1 and group.label in ("ORG", "FAC"):
+            spelled.setdefault(_initials(max(group.forms, key=len)), []).append(group)
+    for key, group in list(groups.items()):
+        form = max(group.forms, key=len)
+        if len(key) != 1 or not form.isupper() or len(form) < 2:
+            continue
+        longer = [g for g in spelled.get(form, []) if g is not group]
+        if len(longer) == 1:
+            longer[0].absorb(group)
+            del groups[key]
+
+
+def _initials(name: str) -> str:
+    """The initials of a name's capitalised words (a word in capitals counts whole)."""
+    return "".join(w if w.isupper() else w[0] for w in name.split() if w[:1].isupper())
+
+
+def _placed_names(groups: dict[tuple[str, ...], _Group], text: str) -> set[tuple[str, ...]]:
+    """Keys of names the text puts inside a place it names, after a preposition of place: "a
+    base in Iraq’s Erbil" (Iraq read as a place somewhere in the document) places Erbil, where
+    "China’s Huawei said" places nothing."""
+    places = sorted(
+        {form for g in groups.values() if g.label in _PLACES for form in g.forms if form},
+        key=len,
+        reverse=True,
+    )
+    if not places:
+        return set()
+    pattern = re.compile(
+        r"\b(?:in|at|near|from|to|outside|inside|around)\s+(?:the\s+)?(?:"
+        + "|".join(re.escape(p) for p in places)
+        + r")['’]s?\s+(\w[\w'’-]*(?:\s+[A-Z][\w'’-]*)*)"
+    )
+    return {name_key(match.group(1)) for match in pattern.finditer(text)}
+
+
+def _corrected_label(group: _Group, placed: set[tuple[str, ...]]) -> str:
+    """The voted label, corrected by the name's shape and what the document says of it."""
+    label = group.label
+    words = {word for form in group.forms for word in name_key(form)}
+    if label == "PERSON" and words & ORGANISATION_WORDS:
+        return "ORG"
+    if label == "ORG" and not words & ORGANISATION_WORDS:
+        places = [lab for lab in group.labels if lab in _PLACES]
+        if places:
+            return max(places, key=lambda lab: group.labels[lab])
+        if group.key in placed:
+            return "GPE"
+    return label
+
+
+def _entity(
+    group: _Group,
+    mentions: list[Mention],
+    text_length: int,
+    title: str | None,
+    placed: set[tuple[str, ...]],
+    corrections: bool,
+) -> Entity:
     indices = sorted(group.indices)
     first_start = mentions[indices[0]].start
     name = max(group.forms, key=lambda form: (len(name_key(form)), len(form), group.forms[form]))
-    label = group.label
+    label = _corrected_label(group, placed) if corrections else group.label
     return Entity(
         name=name,
         label=label,

@@ -48,7 +48,9 @@ def run_entities(*, clean: CleanResult, nlp: Language) -> EntitiesOutput:
     sentences = [SentenceSpan(start=s.start, end=s.end) for s in reading.sentences]
     if reason is not None:
         return EntitiesOutput(entities=EntitiesResult(skipped=reason), sentences=sentences)
-    entities = group_mentions(reading.mentions, text_length=len(clean.text), title=clean.title)
+    entities = group_mentions(
+        reading.mentions, text_length=len(clean.text), title=clean.title, text=clean.text
+    )
     return EntitiesOutput(entities=entities, sentences=sentences)
 
 
