@@ -141,9 +141,11 @@ def event_line(event: Event) -> Text:
         if hook.last_error:
             line.append(f": {hook.last_error}", style="dim")
     elif isinstance(event, DocumentEvent):
-        status = event.status or DocumentStatus.FAILED
         line.append(f"{'document':<10} ", style="bold")
-        line.append(status.value, style=STATUS_STYLES.get(status, ""))
+        if event.status is None:
+            line.append("gone (deleted meanwhile)", style="yellow")
+        else:
+            line.append(event.status.value, style=STATUS_STYLES.get(event.status, ""))
         if event.error is not None:
             line.append(f": {event.error.code}: {event.error.message}", style="red")
     return line
