@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import os
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -57,8 +57,8 @@ def base_url(url: str | None) -> str:
 def default_headers(api_key: str | None) -> dict[str, str]:
     """Headers of every request: who is calling, and the key (argument or ``NEWSDESK_API_KEY``)."""
     try:
-        version = metadata.version("newsdesk")
-    except metadata.PackageNotFoundError:
+        version = importlib.metadata.version("newsdesk")
+    except importlib.metadata.PackageNotFoundError:
         version = "0"
     headers = {"User-Agent": f"newsdesk-python/{version}"}
     key = api_key if api_key is not None else os.environ.get("NEWSDESK_API_KEY")
