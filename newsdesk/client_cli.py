@@ -17,13 +17,13 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress
 
-    from contracts.documents import DocumentView
+    from contracts.documents import ContentType, DocumentView
     from newsdesk.client import Client
     from newsdesk.inputs import SourceDocument
 
 # Documents per batch request: small enough for the progress bar to move.
 SUBMIT_CHUNK = 100
-CONTENT_TYPES = {"text": "text/plain", "html": "text/html"}
+CONTENT_TYPES: dict[str, ContentType] = {"text": "text/plain", "html": "text/html"}
 Subcommands = argparse._SubParsersAction  # argparse's type for add_subparsers()
 
 
@@ -118,7 +118,7 @@ def run_submit(args: argparse.Namespace) -> int:
 
     try:
         documents = collect_documents(args.paths, stdin=sys.stdin.buffer,
-                                      content_type=CONTENT_TYPES.get(args.type))  # type: ignore[arg-type]  # fmt: skip
+                                      content_type=CONTENT_TYPES.get(args.type))  # fmt: skip
         options = _options(args)
     except (UnreadableInput, ValueError) as exc:
         for line in str(exc).splitlines():
@@ -131,13 +131,14 @@ def run_submit(args: argparse.Namespace) -> int:
             _send(client, documents, options, outcomes, bar)
             if args.wait:
                 _await(client, outcomes, time.monotonic() + args.timeout, bar)
-    except NewsdeskError as exc:
-        _report(outcomes, as_json=args.json)
-        print(f"newsdesk submit: {exc}", file=sys.stderr)
+    except (NewsdeskError, KeyboardInterrupt) as exc:
+        _report(outcomes, as_json=args.json)  # what was submitted, so its ids are not lost
+        if isinstance(exc, NewsdeskError):
+            print(f"newsdesk submit: {exc}", file=sys.stderr)
         if len(outcomes) < len(documents):
             print(f"newsdesk submit: {len(documents) - len(outcomes)} of {len(documents)} "
                   "documents were not submitted", file=sys.stderr)  # fmt: skip
-        return 1
+        return 1 if isinstance(exc, NewsdeskError) else 130
     _report(outcomes, as_json=args.json)
     wanted = {"completed"} if args.wait else {"queued", "processing", "completed"}
     return 0 if all(outcome.status in wanted for outcome in outcomes) else 1

@@ -266,6 +266,9 @@ def test_submit_many_splits_past_a_thousand_items_and_replays_with_its_key(idle:
         again = client.submit_many(items, idempotency_key="sdk-many-1")
         assert again == answers, "the same key and items answer the same batches"
         assert client.submit_many([]) == []
+        by_size = client.submit_many([f"{'x' * 990} {i}" for i in range(3)], max_batch_bytes=2500)
+        assert [len(a.items) for a in by_size] == [2, 1], "split by size as well as by count"
+        assert [i.index for a in by_size for i in a.items] == [0, 1, 2]
 
 
 def test_list_iterates_pages_newest_first(idle: Stack) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import json
 import os
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -29,6 +30,8 @@ MAX_WAIT_SECONDS = 60.0
 # The event stream sends a comment every 15 s; a minute of silence means the connection is gone.
 STREAM_READ_TIMEOUT = 60.0
 MAX_PAGE_SIZE = 200
+# A batch body stays below the API's default limit (NEWSDESK_MAX_BATCH_BYTES, 20 MiB).
+MAX_BATCH_BYTES = 16 * 1024 * 1024
 
 Model = TypeVar("Model", bound=BaseModel)
 # What submit_many takes: a submission model, a mapping of its fields, or plain text.
@@ -110,17 +113,32 @@ def batch_item(item: Item) -> Any:
     return dict(item)
 
 
-def batches(items: Sequence[Any], idempotency_key: str) -> list[Call]:
-    """``POST /v1/batches`` calls of at most 1,000 items each, each with its own derived key."""
-    calls = []
-    for number, start in enumerate(range(0, len(items), MAX_BATCH_ITEMS)):
-        key = idempotency_key if number == 0 else _derived_key(idempotency_key, number)
-        chunk = items[start : start + MAX_BATCH_ITEMS]
-        calls.append(Call("POST", "/v1/batches", body=chunk, headers={"Idempotency-Key": key}))
-    return calls
+def batches(
+    items: Sequence[Any], idempotency_key: str, *, max_bytes: int = MAX_BATCH_BYTES
+) -> list[Call]:
+    """``POST /v1/batches`` calls of at most 1,000 items and about ``max_bytes`` of JSON each
+    (an item larger than that goes alone), each with its own key derived from the call's."""
+    chunks: list[list[Any]] = []
+    size = 0
+    for item in items:
+        item_size = len(json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode()) + 1
+        full = chunks and (len(chunks[-1]) >= MAX_BATCH_ITEMS or size + item_size > max_bytes)
+        if not chunks or full:
+            chunks.append([])
+            size = 2
+        chunks[-1].append(item)
+        size += item_size
+    return [
+        Call("POST", "/v1/batches", body=chunk,
+             headers={"Idempotency-Key": _derived_key(idempotency_key, number)})
+        for number, chunk in enumerate(chunks)
+    ]  # fmt: skip
 
 
 def _derived_key(key: str, number: int) -> str:
+    """The key of a call's ``number``-th batch: the call's own for the first one."""
+    if number == 0:
+        return key
     derived = f"{key}.{number}"
     if len(derived) <= 255:
         return derived

@@ -92,14 +92,19 @@ class Client:
         return calls.parsed(self._send(calls.submit(body, key)), DocumentAccepted)
 
     def submit_many(
-        self, items: Iterable[calls.Item], *, idempotency_key: str | None = None
+        self,
+        items: Iterable[calls.Item],
+        *,
+        idempotency_key: str | None = None,
+        max_batch_bytes: int = calls.MAX_BATCH_BYTES,
     ) -> BatchAnswers:
-        """Submit documents in batches of at most 1,000: one answer per batch, whose item indices
-        count from the start of ``items``. Invalid items are rejected one by one (status 422)."""
+        """Submit documents in batches of at most 1,000 (and ``max_batch_bytes`` of JSON): one
+        answer per batch, whose item indices count from the start of ``items``. Invalid items are
+        rejected one by one (status 422)."""
         body = [calls.batch_item(item) for item in items]
         key = idempotency_key or calls.new_idempotency_key()
         answers = [calls.parsed(self._send(call), BatchAccepted)
-                   for call in calls.batches(body, key)]  # fmt: skip
+                   for call in calls.batches(body, key, max_bytes=max_batch_bytes)]  # fmt: skip
         return calls.renumbered(answers)
 
     def get(self, doc_id: str) -> DocumentView:
