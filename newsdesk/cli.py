@@ -1,4 +1,4 @@
-"""Command line: ``newsdesk up | api | worker | reconcile | healthcheck``."""
+"""Command line: ``newsdesk up | api | worker | reconcile | healthcheck | submit | get | watch``."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 from redis.exceptions import RedisError
 
 from contracts.wire import QUEUE_BY_STAGE, STAGE_ORDER, WEBHOOK_QUEUE
+from newsdesk.client_cli import add_client_commands
 from newsdesk.logs import configure_logging
 
 ALL_QUEUES = ",".join(QUEUE_BY_STAGE[stage] for stage in STAGE_ORDER)
@@ -85,6 +86,8 @@ def _parser() -> argparse.ArgumentParser:
     health.add_argument("component", choices=["api", "worker", "redis"])
     health.add_argument("--url", default="http://127.0.0.1:8000/readyz")
     health.set_defaults(run=_healthcheck)
+
+    add_client_commands(commands)
     return parser
 
 
