@@ -22,8 +22,10 @@ ALL_QUEUES = ",".join(QUEUE_BY_STAGE[stage] for stage in STAGE_ORDER)
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``newsdesk`` console script."""
     args = _parser().parse_args(argv)
+    # The client commands print for people; the services log what they do.
+    quiet = getattr(args, "client_command", False)
     configure_logging(
-        level=os.environ.get("NEWSDESK_LOG_LEVEL", "INFO"),
+        level=os.environ.get("NEWSDESK_LOG_LEVEL", "WARNING" if quiet else "INFO"),
         fmt=os.environ.get("NEWSDESK_LOG_FORMAT", "auto"),
     )
     result: int = args.run(args)

@@ -51,7 +51,7 @@ def add_client_commands(commands: Subcommands[argparse.ArgumentParser]) -> None:
     submit.add_argument("--metadata", action="append", default=[], metavar="KEY=VALUE",
                         help="attach to every document (repeatable; numbers and true/false "
                         "are sent as such)")  # fmt: skip
-    submit.set_defaults(run=_command(run_submit))
+    submit.set_defaults(run=_command(run_submit), client_command=True)
 
     get = commands.add_parser("get", parents=[connection],
                               help="print a document: text with its entities marked, summary, keywords")  # fmt: skip
@@ -60,14 +60,14 @@ def add_client_commands(commands: Subcommands[argparse.ArgumentParser]) -> None:
     get.add_argument("--wait", type=float, default=0, metavar="SECONDS",
                      help="wait up to this long for it to finish first")  # fmt: skip
     get.add_argument("--no-color", action="store_true", help="label entities in the text instead")
-    get.set_defaults(run=_command(run_get))
+    get.set_defaults(run=_command(run_get), client_command=True)
 
     watch = commands.add_parser("watch", parents=[connection],
                                 help="follow a document's progress until it finishes")  # fmt: skip
     watch.add_argument("id")
     watch.add_argument("--json", action="store_true", help="one JSON line per event")
     watch.add_argument("--no-color", action="store_true")
-    watch.set_defaults(run=_command(run_watch))
+    watch.set_defaults(run=_command(run_watch), client_command=True)
 
 
 def _command(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
