@@ -18,7 +18,7 @@ WHEEL_TARGET  := --python-version 3.11 --implementation cp --abi cp311 --platfor
 PIP_COMPILE   := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
                  --no-emit-index-url --no-emit-find-links
 
-.PHONY: up test test-compose lint typecheck eval bench lock wheels image clean help
+.PHONY: up test test-compose lint typecheck chromium eval bench lock wheels image clean help
 
 help:
 	@echo "make up            run Redis (embedded), the API on 127.0.0.1:8000, a worker and the reconciler"
@@ -43,8 +43,13 @@ $(STAMP): $(BIN)/python requirements/dev.lock pyproject.toml
 up: $(STAMP)
 	$(BIN)/newsdesk up
 
-test: $(STAMP) lint typecheck
+test: $(STAMP) lint typecheck chromium
 	$(BIN)/python -m pytest
+
+# The web page's tests drive Debian's chromium (no browser download): installed when missing.
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update -qq \
+	    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
