@@ -635,3 +635,38 @@ def test_without_the_event_stream_the_page_long_polls(open_tab: Any, stacks: Sta
     assert_marks_match(tab, fetch_view(stacks.open, doc_id))
     states = page.eval_on_selector_all("#stages li", "els => els.map(e => e.dataset.state)")
     assert states == ["completed"] * 3
+
+
+def test_a_dropped_html_file_is_sent_as_html(open_tab: Any, stacks: Stacks) -> None:
+    html = (SEEDS / "article.html").read_text()
+    tab: Tab = open_tab()
+    page = tab.page
+    tab.goto("/")
+    dropped = page.evaluate_handle(
+        """(html) => {
+          const data = new DataTransfer();
+          data.items.add(new File([html], "article.html", {type: "text/html"}));
+          return data;
+        }""",
+        html,
+    )
+    page.dispatch_event("#drop-zone", "drop", {"dataTransfer": dropped})
+    expect(page.locator("#content-hint")).to_contain_text("article.html")
+    assert page.input_value("#content") == html
+    assert page.is_checked('input[name="content_type"][value="text/html"]')
+    page.click("#submit-button")
+    tab.wait_finished()
+    view = fetch_view(stacks.open, tab.document_id())
+    assert view["content_type"] == "text/html"
+    assert page.text_content("#doc-title") == view["result"]["clean"]["title"]
+    assert_marks_match(tab, view)
+
+    # A text file chosen with the file picker is sent as plain text.
+    tab.goto("/")
+    page.set_input_files(
+        "#file-input",
+        files=[{"name": "article.txt", "mimeType": "text/plain", "buffer": ARTICLE.encode()}],
+    )
+    expect(page.locator("#content-hint")).to_contain_text("article.txt")
+    assert page.is_checked('input[name="content_type"][value="text/plain"]')
+    assert page.input_value("#content") == ARTICLE
