@@ -821,14 +821,17 @@
       if (looksLikeHtml(content.value)) setFormat("text/html");
     });
     $("file-input").addEventListener("change", (event) => loadFile(event.target.files[0]));
+    // A file dropped anywhere on the form is read; one dropped elsewhere must not replace the
+    // page (the browser's default is to open it).
     const zone = $("drop-zone");
-    zone.addEventListener("dragover", (event) => {
-      event.preventDefault();
-      zone.classList.add("dragging");
+    for (const type of ["dragover", "drop"]) {
+      window.addEventListener(type, (event) => event.preventDefault());
+    }
+    form.addEventListener("dragover", () => zone.classList.add("dragging"));
+    form.addEventListener("dragleave", (event) => {
+      if (!form.contains(event.relatedTarget)) zone.classList.remove("dragging");
     });
-    zone.addEventListener("dragleave", () => zone.classList.remove("dragging"));
-    zone.addEventListener("drop", (event) => {
-      event.preventDefault();
+    form.addEventListener("drop", (event) => {
       zone.classList.remove("dragging");
       loadFile(event.dataTransfer && event.dataTransfer.files[0]);
     });
