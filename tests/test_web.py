@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -178,7 +178,7 @@ class Tab:
 
 
 @pytest.fixture
-def open_tab(browser: Browser, stacks: Stacks) -> Iterator[Any]:
+def open_tab(browser: Browser, stacks: Stacks) -> Iterator[Callable[..., Tab]]:
     """Opens tabs on a stack's API; checks afterwards that no page logged an error (a script
     error, a refused resource, a content-security-policy violation) or went to another origin."""
     contexts: list[tuple[BrowserContext, Tab]] = []
@@ -284,9 +284,9 @@ def test_the_page_is_served_by_the_api_as_static_files(stacks: Stacks) -> None:
 
 
 def test_the_seed_article_is_shown_with_its_entities_summary_and_keywords(
-    open_tab: Any, stacks: Stacks, tmp_path: Path
+    open_tab: Callable[..., Tab], stacks: Stacks, tmp_path: Path
 ) -> None:
-    tab: Tab = open_tab()
+    tab = open_tab()
     page = tab.page
     page.add_init_script(RECORD_STAGE_STATES)
     tab.goto("/")
@@ -375,8 +375,8 @@ def test_the_seed_article_is_shown_with_its_entities_summary_and_keywords(
     assert page.is_visible(f'#recent-list a[href="/d/{doc_id}"]')
 
 
-def test_offsets_in_code_points_survive_emoji(open_tab: Any, stacks: Stacks) -> None:
-    tab: Tab = open_tab()
+def test_offsets_in_code_points_survive_emoji(open_tab: Callable[..., Tab], stacks: Stacks) -> None:
+    tab = open_tab()
     tab.goto("/")
     doc_id = submit(tab, EMOJI_ARTICLE)
     view = fetch_view(stacks.open, doc_id)
@@ -387,7 +387,9 @@ def test_offsets_in_code_points_survive_emoji(open_tab: Any, stacks: Stacks) -> 
     assert_marks_match(tab, view)
 
 
-def test_overlapping_marks_and_hostile_text_render_exactly(open_tab: Any, stacks: Stacks) -> None:
+def test_overlapping_marks_and_hostile_text_render_exactly(
+    open_tab: Callable[..., Tab], stacks: Stacks
+) -> None:
     """A made-up completed document (the API answer is replaced in the browser): a mention that
     crosses a summary sentence's end, emoji with joiners and flags, and markup in every field."""
     text = (
@@ -436,7 +438,7 @@ def test_overlapping_marks_and_hostile_text_render_exactly(open_tab: Any, stacks
     for mention in view["result"]["entities"]["mentions"]:
         assert text[mention["start"] : mention["end"]] == mention["text"]
 
-    tab: Tab = open_tab()
+    tab = open_tab()
     tab.page.route(f"**/v1/documents/{'f' * 32}", lambda route: route.fulfill(json=view))
     tab.goto(f"/d/{'f' * 32}")
     tab.wait_finished()
@@ -454,9 +456,9 @@ def test_overlapping_marks_and_hostile_text_render_exactly(open_tab: Any, stacks
 
 
 def test_an_article_with_script_is_shown_as_text_and_never_runs(
-    open_tab: Any, stacks: Stacks
+    open_tab: Callable[..., Tab], stacks: Stacks
 ) -> None:
-    tab: Tab = open_tab()
+    tab = open_tab()
     page = tab.page
     tab.goto("/")
     doc_id = submit(tab, HOSTILE_ARTICLE, title=HOSTILE_TITLE)
@@ -480,8 +482,8 @@ def focus_by_tab(page: Page, selector: str, *, presses: int = 60) -> None:
     raise AssertionError(f"{selector} not reached with Tab")
 
 
-def test_keyboard_only_submit_and_reading(open_tab: Any, stacks: Stacks) -> None:
-    tab: Tab = open_tab()
+def test_keyboard_only_submit_and_reading(open_tab: Callable[..., Tab], stacks: Stacks) -> None:
+    tab = open_tab()
     page = tab.page
     tab.goto("/")
     focus_by_tab(page, "#content")
@@ -525,9 +527,11 @@ def test_keyboard_only_submit_and_reading(open_tab: Any, stacks: Stacks) -> None
     assert tab.document_id() != view["id"]
 
 
-def test_readable_at_375_pixels(open_tab: Any, stacks: Stacks, tmp_path: Path) -> None:
+def test_readable_at_375_pixels(
+    open_tab: Callable[..., Tab], stacks: Stacks, tmp_path: Path
+) -> None:
     doc_id = create_document(stacks.open, ARTICLE, title="A narrow screen")
-    tab: Tab = open_tab(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
+    tab = open_tab(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
     page = tab.page
     for path in ("/", f"/d/{doc_id}"):
         tab.goto(path)
@@ -550,8 +554,8 @@ def test_readable_at_375_pixels(open_tab: Any, stacks: Stacks, tmp_path: Path) -
     assert_not_blank(shot)
 
 
-def test_api_keys_are_asked_for_kept_and_sent(open_tab: Any, stacks: Stacks) -> None:
-    tab: Tab = open_tab(stacks.keyed)
+def test_api_keys_are_asked_for_kept_and_sent(open_tab: Callable[..., Tab], stacks: Stacks) -> None:
+    tab = open_tab(stacks.keyed)
     tab.expected_errors.append("status of 401")
     page = tab.page
     tab.goto("/")
@@ -590,10 +594,12 @@ def test_api_keys_are_asked_for_kept_and_sent(open_tab: Any, stacks: Stacks) -> 
     assert "needs a key" in page.text_content("#doc-error")
 
 
-def test_a_document_page_is_linkable_and_listed(open_tab: Any, stacks: Stacks) -> None:
+def test_a_document_page_is_linkable_and_listed(
+    open_tab: Callable[..., Tab], stacks: Stacks
+) -> None:
     first = create_document(stacks.open, ARTICLE, title="First of two")
     second = create_document(stacks.open, EMOJI_ARTICLE, title="Second of two")
-    tab: Tab = open_tab()
+    tab = open_tab()
     tab.expected_errors += ["status of 404", "status of 410"]
     page = tab.page
     tab.goto(f"/d/{first}")
@@ -622,8 +628,10 @@ def test_a_document_page_is_linkable_and_listed(open_tab: Any, stacks: Stacks) -
         assert client.get(f"/v1/documents/{first}").status_code == 410
 
 
-def test_without_the_event_stream_the_page_long_polls(open_tab: Any, stacks: Stacks) -> None:
-    tab: Tab = open_tab()
+def test_without_the_event_stream_the_page_long_polls(
+    open_tab: Callable[..., Tab], stacks: Stacks
+) -> None:
+    tab = open_tab()
     tab.expected_errors.append("net::ERR_FAILED")
     page = tab.page
     page.route("**/v1/documents/*/events", lambda route: route.abort())
@@ -637,9 +645,9 @@ def test_without_the_event_stream_the_page_long_polls(open_tab: Any, stacks: Sta
     assert states == ["completed"] * 3
 
 
-def test_a_dropped_html_file_is_sent_as_html(open_tab: Any, stacks: Stacks) -> None:
+def test_a_dropped_html_file_is_sent_as_html(open_tab: Callable[..., Tab], stacks: Stacks) -> None:
     html = (SEEDS / "article.html").read_text()
-    tab: Tab = open_tab()
+    tab = open_tab()
     page = tab.page
     tab.goto("/")
     dropped = page.evaluate_handle(
