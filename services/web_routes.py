@@ -1,9 +1,9 @@
 """The web page for people: ``/`` and ``/d/{id}`` serve one static page that uses the API.
 
-The page is three small files in ``services/web/`` (HTML, CSS, framework-free JavaScript),
-served as they are: no build step, nothing fetched from another origin. Its content security
-policy allows scripts and styles from this origin only, so text taken from a document can never
-run even if it reached the page as markup.
+The page is a few small files in ``services/web/`` (HTML, CSS, framework-free JavaScript
+modules), served as they are: no build step, nothing fetched from another origin. Its content
+security policy allows scripts and styles from this origin only, so text taken from a document
+can never run even if it reached the page as markup.
 """
 
 from __future__ import annotations
@@ -18,8 +18,14 @@ from services.dependencies import known_id
 
 WEB_DIR = Path(__file__).resolve().parent / "web"
 # The files the page is made of, and their media types; nothing else under WEB_DIR is served.
+_SCRIPT = "text/javascript; charset=utf-8"
 ASSETS = {
-    "app.js": "text/javascript; charset=utf-8",
+    "app.js": _SCRIPT,  # the page's entry point; the other modules are what it imports
+    "api.js": _SCRIPT,
+    "document.js": _SCRIPT,
+    "dom.js": _SCRIPT,
+    "highlight.js": _SCRIPT,
+    "result.js": _SCRIPT,
     "app.css": "text/css; charset=utf-8",
     "icon.svg": "image/svg+xml",
 }
