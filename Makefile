@@ -18,7 +18,7 @@ WHEEL_TARGET  := --python-version 3.11 --implementation cp --abi cp311 --platfor
 PIP_COMPILE   := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
                  --no-emit-index-url --no-emit-find-links
 
-.PHONY: up test chaos test-compose lint typecheck eval bench lock wheels image clean help
+.PHONY: up test chaos test-compose lint typecheck chromium eval bench lock wheels image clean help
 
 help:
 	@echo "make up            run Redis (embedded), the API on 127.0.0.1:8000, a worker and the reconciler"
@@ -44,7 +44,7 @@ $(STAMP): $(BIN)/python requirements/dev.lock pyproject.toml
 up: $(STAMP)
 	$(BIN)/newsdesk up
 
-test: $(STAMP) lint typecheck
+test: $(STAMP) lint typecheck chromium
 	$(BIN)/python -m pytest -m "not chaos"
 
 # The fault table (docs/RELIABILITY.md): every fault of tests/chaos/ plus the crash-recovery
@@ -55,6 +55,11 @@ chaos: $(STAMP)
 	NEWSDESK_FAULT_REPORT=$(FAULT_REPORT) $(BIN)/python -m pytest -m "chaos or e2e" \
 	    tests/chaos tests/test_recovery.py -p no:cacheprovider
 	$(BIN)/python -m tests.chaos.table $(FAULT_REPORT)
+
+# The web page's tests drive Debian's chromium (no browser download): installed when missing.
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update -qq \
+	    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -24,6 +24,7 @@ from services.ops_routes import router as ops_router
 from services.quota import Admission, quota_limits
 from services.routes import v1
 from services.settings import ApiSettings
+from services.web_routes import web_router
 
 log = logging.getLogger("newsdesk.api")
 
@@ -83,5 +84,6 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(ops_router)
     app.include_router(v1)
     app.include_router(batches_router)
+    app.include_router(web_router)
     install_openapi(app)
     return app
