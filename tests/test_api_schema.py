@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import RedisServer, Stack
@@ -24,6 +26,9 @@ def test_the_api_conforms_to_its_openapi_description_under_fuzzing(
 ) -> None:
     stack = stack_factory(redis_server.url)
     stack.api()
+    # A worker finishes the documents the fuzzer submits, so `?wait=` on them answers at once.
+    stack.worker()
+    wait_until_workers_ready(stack)
     schemathesis = Path(sys.executable).with_name("schemathesis")
     result = subprocess.run(
         [str(schemathesis), "run", f"{stack.base_url}/openapi.json", "--checks", CHECKS,
@@ -38,3 +43,12 @@ def test_the_api_conforms_to_its_openapi_description_under_fuzzing(
     assert generated, report[-3000:]
     total = int(generated[-1].split()[0])
     assert total >= 200, f"too few cases to mean anything: {generated[-1]}"
+
+
+def wait_until_workers_ready(stack: Stack, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if httpx.get(f"{stack.base_url}/readyz/workers", timeout=5).status_code == 200:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"no worker became ready:\n{stack.logs()}")
