@@ -54,6 +54,12 @@ def _parser() -> argparse.ArgumentParser:
     api = commands.add_parser("api", help="run the HTTP API")
     api.add_argument("--host", default="127.0.0.1")
     api.add_argument("--port", type=int, default=8000)
+    api.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("NEWSDESK_API_WORKERS", "1") or 1),
+        help="API processes sharing the port (default: NEWSDESK_API_WORKERS, else 1)",
+    )
     api.set_defaults(run=_api)
 
     worker = commands.add_parser("worker", help="run a Celery worker for the stage queues")
@@ -112,16 +118,23 @@ def _up(args: argparse.Namespace) -> int:
 
 
 def _api(args: argparse.Namespace) -> int:
+    import tempfile
+
     import uvicorn
 
+    if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Several processes: prometheus-client adds up their HTTP metrics through files here.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="newsdesk-metrics-")
     uvicorn.run(
         "services.app:create_app",
         factory=True,
         host=args.host,
         port=args.port,
+        workers=args.workers,
         log_config=None,  # keep newsdesk's formatter (JSON or text)
         access_log=os.environ.get("NEWSDESK_ACCESS_LOG", "").lower() in ("1", "true", "yes"),
         timeout_graceful_shutdown=10,
+        server_header=False,
     )
     return 0
 

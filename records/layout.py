@@ -20,34 +20,42 @@ BATCH = "batch"  # id of the batch the document came in, if any
 WEBHOOK = "webhook"  # WebhookState as JSON, once a delivery was tried
 
 
+# Per-stage field names, computed once (they are built on every transition).
+_FIELDS = {
+    (kind, stage): f"{kind}:{stage.value}"
+    for kind in ("stage", "attempts", "run", "lease", "queued", "tag")
+    for stage in STAGE_ORDER
+}
+
+
 def stage_field(stage: Stage) -> str:
     """Field holding a stage's StageState (status, times, error) as JSON."""
-    return f"stage:{stage.value}"
+    return _FIELDS[("stage", stage)]
 
 
 def attempts_field(stage: Stage) -> str:
     """Integer field counting how often a stage was started."""
-    return f"attempts:{stage.value}"
+    return _FIELDS[("attempts", stage)]
 
 
 def run_field(stage: Stage) -> str:
     """Field naming the task run that holds the stage's lease (a fencing token)."""
-    return f"run:{stage.value}"
+    return _FIELDS[("run", stage)]
 
 
 def lease_field(stage: Stage) -> str:
     """Epoch seconds until which the running stage's lease holds unless its heartbeat renews it."""
-    return f"lease:{stage.value}"
+    return _FIELDS[("lease", stage)]
 
 
 def queued_field(stage: Stage) -> str:
     """Epoch seconds at which the stage's latest message was queued."""
-    return f"queued:{stage.value}"
+    return _FIELDS[("queued", stage)]
 
 
 def tag_field(stage: Stage) -> str:
     """Delivery tag of the stage's latest message (its exact bytes can be rebuilt from it)."""
-    return f"tag:{stage.value}"
+    return _FIELDS[("tag", stage)]
 
 
 class Keys:

@@ -7,6 +7,7 @@ their own: those are the planners in ``records.transitions``.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, cast
 
@@ -18,9 +19,11 @@ from contracts.wire import STAGE_ORDER, Stage
 from records.codec import DocumentRecord, decode_record
 from records.layout import Keys
 from records.policy import RecordPolicy, RecordSettings
-from records.writes import Plan, Write, apply_writes
+from records.wire import RedisWire, script_sha
+from records.writes import APPLY_SCRIPT, Plan, Write, apply_writes, script_arguments
 
 OutcomeT = TypeVar("OutcomeT")
+APPLY_SHA = script_sha(APPLY_SCRIPT)
 Planner = Callable[[DocumentRecord | None], Plan[OutcomeT]]
 # A transition reads again when the record changed under it; past this, it gives up for now.
 MAX_TRANSITION_TRIES = 50
@@ -45,6 +48,7 @@ class RecordStore:
         self.redis = redis
         self.keys = keys
         self.policy = policy
+        self._apply_script = redis.register_script(APPLY_SCRIPT)
 
     @classmethod
     def connect(cls, settings: RecordSettings) -> RecordStore:
@@ -75,10 +79,8 @@ class RecordStore:
         return cast(bytes | None, self.redis.get(self.keys.output(doc_id, stage)))
 
     def apply(self, writes: Sequence[Write]) -> None:
-        """Apply writes that need no reading first, in one MULTI."""
-        with self.redis.pipeline(transaction=True) as pipe:
-            apply_writes(pipe, writes)
-            pipe.execute()
+        """Apply writes that need no reading first, atomically (one script call)."""
+        self._apply_script(args=script_arguments(writes))
 
     def transition(self, doc_id: str, planner: Planner[OutcomeT]) -> OutcomeT:
         """Plan on a WATCHed reading of the record and apply the plan in one MULTI."""
@@ -105,10 +107,14 @@ class RecordStore:
 
 
 class AsyncRecordStore:
-    """Reads and changes document records over an asyncio Redis client (the API)."""
+    """Reads and changes document records for the API: the hot paths (accept, read) over the
+    pipelined ``RedisWire``, transactions that WATCH over redis-py's asyncio client."""
 
-    def __init__(self, redis: AsyncRedis, keys: Keys, policy: RecordPolicy) -> None:
+    def __init__(
+        self, redis: AsyncRedis, wire: RedisWire, keys: Keys, policy: RecordPolicy
+    ) -> None:
         self.redis = redis
+        self.wire = wire
         self.keys = keys
         self.policy = policy
 
@@ -116,32 +122,35 @@ class AsyncRecordStore:
         self, doc_id: str
     ) -> tuple[DocumentRecord | None, dict[Stage, bytes | None]]:
         """The record and every stage's output, in one round trip."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(self.keys.document(doc_id))
-            pipe.mget([self.keys.output(doc_id, stage) for stage in STAGE_ORDER])
-            raw, outputs = await pipe.execute(raise_on_error=False)
-        if isinstance(raw, ResponseError):
-            if _wrong_type(raw):
-                raise NotARecord(f"{self.keys.document(doc_id)} is not a record") from raw
-            raise raw
-        if isinstance(outputs, Exception):
-            raise outputs
+        raw, outputs = await asyncio.gather(
+            self._hgetall(self.keys.document(doc_id)),
+            self.wire.execute("MGET", *(self.keys.output(doc_id, s) for s in STAGE_ORDER)),
+        )
         return decode_record(doc_id, raw), dict(zip(STAGE_ORDER, outputs, strict=True))
 
     async def read(self, doc_id: str) -> DocumentRecord | None:
         """The record alone, in one round trip."""
-        try:
-            return decode_record(doc_id, await self.redis.hgetall(self.keys.document(doc_id)))
-        except ResponseError as exc:
-            if _wrong_type(exc):
-                raise NotARecord(f"{self.keys.document(doc_id)} is not a record") from exc
-            raise
+        return decode_record(doc_id, await self._hgetall(self.keys.document(doc_id)))
+
+    async def read_fields(self, doc_id: str, *fields: str) -> list[bytes | None]:
+        """Some fields of the record (HMGET), in one round trip."""
+        found: list[bytes | None] = await self.wire.execute(
+            "HMGET", self.keys.document(doc_id), *fields
+        )
+        return found
 
     async def apply(self, writes: Sequence[Write]) -> None:
-        """Apply writes that need no reading first, in one MULTI (one round trip)."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            apply_writes(pipe, writes)
-            await pipe.execute()
+        """Apply writes that need no reading first, atomically, in one round trip."""
+        await self.wire.evalsha(APPLY_SCRIPT, APPLY_SHA, [], script_arguments(writes))
+
+    async def _hgetall(self, key: str) -> dict[bytes, bytes]:
+        try:
+            flat: list[bytes] = await self.wire.execute("HGETALL", key)
+        except ResponseError as exc:
+            if _wrong_type(exc):
+                raise NotARecord(f"{key} is not a record") from exc
+            raise
+        return dict(zip(flat[::2], flat[1::2], strict=True))
 
     async def transition(self, doc_id: str, planner: Planner[OutcomeT]) -> OutcomeT:
         """Plan on a WATCHed reading of the record and apply the plan in one MULTI."""

@@ -42,10 +42,10 @@ from records.celery_message import stage_message, task_message
 from records.codec import (
     DocumentRecord,
     StageRecord,
-    encode_record,
     encode_stage,
     encode_time,
     event_payload,
+    new_record_fields,
     unreadable_error,
 )
 from records.layout import Keys
@@ -158,27 +158,21 @@ def plan_create(
     """Store a new record and its content, and queue its first stage — one MULTI, no read."""
     doc_id, first = document.doc_id, STAGE_ORDER[0]
     queued, enqueue = _enqueue(keys, doc_id, first, now, policy.queued_check_seconds)
-    record = DocumentRecord(
-        doc_id=doc_id,
-        status=DocumentStatus.QUEUED,
-        created_at=now,
-        updated_at=now,
-        content_type=document.content_type,  # type: ignore[arg-type]
-        options=document.options,
-        stages={stage: StageRecord() for stage in STAGE_ORDER},
-        owner=document.owner,
+    content_bytes = len(document.content.encode())
+    fields = new_record_fields(
+        now=now, content_type=document.content_type, content_bytes=content_bytes,
+        options_json=document.options.model_dump_json(), owner=document.owner,
         batch_id=document.batch_id,
-        content_bytes=len(document.content.encode()),
-    )
-    fields = encode_record(record) | queued
+    ) | queued  # fmt: skip
     writes: list[Write] = [
         HashSet(keys.document(doc_id), fields),
         SetValue(keys.content(doc_id), document.content),
         ScoreSet(keys.index(document.owner), doc_id, now.timestamp()),
-        ScoreSet(keys.in_flight(document.owner), doc_id, record.content_bytes),
-        IncrementBy(keys.in_flight_bytes(document.owner), record.content_bytes),
+        ScoreSet(keys.in_flight(document.owner), doc_id, content_bytes),
+        IncrementBy(keys.in_flight_bytes(document.owner), content_bytes),
         *enqueue,
-        *_event(keys, policy, doc_id, "queued", status=DocumentStatus.QUEUED.value),
+        # Nobody can be waiting on a document that did not exist: the event, without a wake-up.
+        _event(keys, policy, doc_id, "queued", status=DocumentStatus.QUEUED.value)[0],
         metrics.count(keys, "documents_accepted_total"),
     ]
     return Plan(None, writes)

@@ -11,12 +11,14 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
 from records.layout import Keys
+from records.wire import RedisWire
 from services.auth import load_keys
 from services.batch_routes import batches_router
 from services.batches import BatchService
 from services.documents import DocumentService
 from services.durability import needs_waitaof
 from services.errors import EXCEPTION_HANDLERS
+from services.intake_routes import IntakeFastLane, intake_router
 from services.metrics import HttpMetricsMiddleware, http_metrics
 from services.notifications import Notifier
 from services.openapi import install_openapi
@@ -47,6 +49,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             socket_timeout=settings.redis_timeout_seconds,
         )
         redis = Redis(connection_pool=pool)
+        wire = RedisWire(settings.redis_url, timeout=settings.redis_timeout_seconds)
         try:
             wait_for_disk: bool | None = await needs_waitaof(redis, settings)
         except RedisError:
@@ -56,11 +59,12 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.api_keys = api_keys
         app.state.notifier = notifier
-        app.state.documents = DocumentService(redis, settings, wait_for_disk=wait_for_disk)
-        app.state.batches = BatchService(redis, keys, settings.policy(),
+        documents = DocumentService(redis, wire, settings, wait_for_disk=wait_for_disk)
+        app.state.documents = documents
+        app.state.batches = BatchService(documents.records,
                                          idempotency_ttl=settings.idempotency_ttl_seconds)  # fmt: skip
         app.state.admission = Admission(
-            redis, keys, quota_limits(settings, keys_required=api_keys.required),
+            redis, wire, keys, quota_limits(settings, keys_required=api_keys.required),
             high_water=settings.storage_high_water,
         )  # fmt: skip
         log.info("API keys: %s; durability: %s", "required" if api_keys.required else "off",
@@ -69,6 +73,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             yield
         finally:
             await notifier.stop()
+            await wire.close()
             await redis.aclose(close_connection_pool=True)
 
     app = FastAPI(
@@ -80,8 +85,10 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     )
     metrics, registry = http_metrics()
     app.state.metrics_registry = registry
+    app.add_middleware(IntakeFastLane)
     app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
     app.include_router(ops_router)
+    app.include_router(intake_router)
     app.include_router(v1)
     app.include_router(batches_router)
     app.include_router(web_router)

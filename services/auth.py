@@ -87,7 +87,7 @@ def load_keys(inline: str, path: Path | None) -> ApiKeys:
     return ApiKeys(tuple(entries))
 
 
-def authenticate(request: Request) -> str:
+async def authenticate(request: Request) -> str:
     """The caller's owner name (a FastAPI dependency of every /v1 route); 401 without a key."""
     keys: ApiKeys = request.app.state.api_keys
     if not keys.required:

@@ -24,7 +24,7 @@ from services.dependencies import (
 )
 from services.errors import DocumentNotFound, UnsupportedContentType
 from services.intake import JSON_MEDIA_TYPE, media_type_of, read_body
-from services.routes import check_callback
+from services.intake_routes import check_callback
 
 batches_router = APIRouter(prefix="/v1", dependencies=[Depends(authenticate)], tags=["batches"])
 

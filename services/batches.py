@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from pydantic import ValidationError
-from redis.asyncio import Redis
 
 from contracts.documents import (
     MAX_BATCH_ITEMS,
@@ -27,8 +26,6 @@ from contracts.documents import (
     Problem,
 )
 from records.codec import decode_record, encode_time, utc_now
-from records.layout import Keys
-from records.policy import RecordPolicy
 from records.store import AsyncRecordStore
 from records.transitions import NewDocument, plan_create
 from records.writes import Expire, HashSet, Plan, SetValue, Write
@@ -99,13 +96,11 @@ def _no_constant(name: str) -> Any:
 class BatchService:
     """Creates and reads batches."""
 
-    def __init__(
-        self, redis: Redis, keys: Keys, policy: RecordPolicy, *, idempotency_ttl: int
-    ) -> None:
-        self.redis = redis
-        self.keys = keys
-        self.policy = policy
-        self.records = AsyncRecordStore(redis, keys, policy)
+    def __init__(self, records: AsyncRecordStore, *, idempotency_ttl: int) -> None:
+        self.redis = records.redis
+        self.keys = records.keys
+        self.policy = records.policy
+        self.records = records
         self.idempotency_ttl = idempotency_ttl
 
     async def create(

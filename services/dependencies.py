@@ -24,27 +24,27 @@ from services.settings import ApiSettings
 log = logging.getLogger("newsdesk.api")
 
 
-def _documents(request: Request) -> DocumentService:
+async def _documents(request: Request) -> DocumentService:
     documents: DocumentService = request.app.state.documents
     return documents
 
 
-def _batches(request: Request) -> BatchService:
+async def _batches(request: Request) -> BatchService:
     batches: BatchService = request.app.state.batches
     return batches
 
 
-def _settings(request: Request) -> ApiSettings:
+async def _settings(request: Request) -> ApiSettings:
     settings: ApiSettings = request.app.state.settings
     return settings
 
 
-def _admission(request: Request) -> Admission:
+async def _admission(request: Request) -> Admission:
     admission: Admission = request.app.state.admission
     return admission
 
 
-def _notifier(request: Request) -> Notifier:
+async def _notifier(request: Request) -> Notifier:
     notifier: Notifier = request.app.state.notifier
     return notifier
 

@@ -22,6 +22,7 @@ from records.transitions import (
     tombstone_value,
 )
 from records.view import document_view
+from records.wire import RedisWire
 from records.writes import Plan, SetValue
 from services.durability import needs_waitaof
 from services.errors import IdempotencyKeyReused
@@ -62,13 +63,18 @@ class DocumentService:
     """Creates, reads and cancels documents; Redis is the source of truth."""
 
     def __init__(
-        self, redis: Redis, settings: ApiSettings, *, wait_for_disk: bool | None = False
+        self,
+        redis: Redis,
+        wire: RedisWire,
+        settings: ApiSettings,
+        *,
+        wait_for_disk: bool | None = False,
     ) -> None:
         self.redis = redis
         self.settings = settings
         self.keys = Keys(settings.key_prefix)
         self.policy = settings.policy()
-        self.records = AsyncRecordStore(redis, self.keys, self.policy)
+        self.records = AsyncRecordStore(redis, wire, self.keys, self.policy)
         # Strict durability on a Redis that fsyncs only every second: wait for the AOF fsync
         # (WAITAOF, Redis 7.2+) before answering. None: not known yet (Redis was down).
         self.wait_for_disk = wait_for_disk
@@ -132,9 +138,7 @@ class DocumentService:
 
     async def etag(self, doc_id: str, *, owner: str) -> str | None:
         """The document's current entity tag (one small round trip), or None."""
-        raw = await self.redis.hmget(
-            self.keys.document(doc_id), [layout.UPDATED_AT, layout.STATUS, layout.OWNER]
-        )
+        raw = await self.records.read_fields(doc_id, layout.UPDATED_AT, layout.STATUS, layout.OWNER)
         updated_at, status, stored_owner = (_text(value) for value in raw)
         if updated_at is None or (stored_owner or "") != owner:
             return None

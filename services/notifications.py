@@ -15,20 +15,21 @@ import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from records.wire import Subscription
 
 log = logging.getLogger("newsdesk.api")
 RECONNECT_PAUSE_SECONDS = 1.0
 STOP_TIMEOUT_SECONDS = 5.0
+CONNECT_TIMEOUT_SECONDS = 5.0
 
 
 class Notifier:
     """One subscription per process, fanned out to per-document waiters."""
 
     def __init__(self, redis_url: str, channel: str) -> None:
-        # Its own client: a subscription idles for long, so no read timeout applies to it.
-        self.redis = Redis.from_url(redis_url, socket_connect_timeout=5, health_check_interval=30)
+        self.redis_url = redis_url
         self.channel = channel
         self.waiters: defaultdict[str, set[asyncio.Event]] = defaultdict(set)
         self._task: asyncio.Task[None] | None = None
@@ -39,13 +40,11 @@ class Notifier:
         self._task = asyncio.create_task(self._listen(), name="newsdesk-notifier")
 
     async def stop(self) -> None:
-        # The flag ends the loop even if the client turns the cancellation into an error.
         self._stopping = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(self._task, STOP_TIMEOUT_SECONDS)
-        await self.redis.aclose()
 
     @contextlib.contextmanager
     def watching(self, doc_id: str) -> Iterator[asyncio.Event]:
@@ -79,14 +78,15 @@ class Notifier:
             await asyncio.sleep(RECONNECT_PAUSE_SECONDS)
 
     async def _messages(self) -> AsyncIterator[str]:
-        async with self.redis.pubsub(ignore_subscribe_messages=True) as pubsub:
-            await pubsub.subscribe(self.channel)
+        subscription = await Subscription.open(self.redis_url, self.channel,
+                                               timeout=CONNECT_TIMEOUT_SECONDS)  # fmt: skip
+        try:
             self.subscribed.set()
             self._wake_all()  # anything may have changed while we were not subscribed
-            async for message in pubsub.listen():
-                data = message.get("data")
-                if isinstance(data, bytes):
-                    yield data.decode(errors="replace")
+            async for data in subscription.messages():
+                yield data.decode(errors="replace")
+        finally:
+            await subscription.close()
 
     def _wake_all(self) -> None:
         for events in self.waiters.values():

@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 
 from records.layout import Keys
 from records.quota import QUOTA_SCRIPT, QuotaLimits, parse_verdict, quota_arguments
+from records.wire import RedisWire, script_sha
 from services.errors import QuotaExceeded, StorageFull
 from services.settings import ApiSettings
 
@@ -42,19 +43,20 @@ def quota_limits(settings: ApiSettings, *, keys_required: bool) -> QuotaLimits:
     )
 
 
+QUOTA_SHA = script_sha(QUOTA_SCRIPT)
+
+
 @dataclass
 class Admission:
     """Checks a request against its key's quota and the store's memory headroom."""
 
     redis: Redis
+    wire: RedisWire
     keys: Keys
     limits: QuotaLimits
     high_water: float
     _memory_checked: float = 0.0
     _memory_full: bool = False
-
-    def __post_init__(self) -> None:
-        self._script = self.redis.register_script(QUOTA_SCRIPT)
 
     async def check(self, owner: str, *, documents: int = 0, content_bytes: int = 0) -> None:
         """Raise QuotaExceeded or StorageFull when the request must be refused."""
@@ -66,10 +68,11 @@ class Admission:
             )
         if not self.limits.any:
             return
-        reply = await self._script(
-            keys=[self.keys.rate_bucket(owner), self.keys.in_flight(owner),
-                  self.keys.in_flight_bytes(owner)],
-            args=quota_arguments(self.limits, documents=documents, content_bytes=content_bytes),
+        reply = await self.wire.evalsha(
+            QUOTA_SCRIPT, QUOTA_SHA,
+            [self.keys.rate_bucket(owner), self.keys.in_flight(owner),
+             self.keys.in_flight_bytes(owner)],
+            quota_arguments(self.limits, documents=documents, content_bytes=content_bytes),
         )  # fmt: skip
         verdict = parse_verdict(reply)
         if verdict.exceeded == "rate":

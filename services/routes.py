@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
@@ -13,113 +12,35 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from redis.exceptions import RedisError
 
-from contracts.callbacks import callback_url_problem
 from contracts.documents import (
     FINISHED_STATUSES,
-    DocumentAccepted,
     DocumentPage,
     DocumentStatus,
     DocumentStatusView,
     DocumentView,
 )
 from records.store import NotARecord, RecordContention
-from records.transitions import CancelOutcome, NewDocument
+from records.transitions import CancelOutcome
 from records.view import stage_view
 from services.auth import authenticate
 from services.dependencies import (
     ERRORS,
-    AdmissionDep,
     AdmittedDep,
     DocumentsDep,
     NotifierDep,
-    OwnerDep,
     SettingsDep,
-    idempotency_key,
     known_id,
-    not_accepted,
-    nothing_sent,
     unavailable,
 )
 from services.documents import DocumentService, view_etag
 from services.errors import DocumentExpired, DocumentNotFound, InvalidDocument
-from services.intake import read_submission
 from services.listing import BadCursor, list_documents
 from services.notifications import wait_for_change
-from services.settings import ApiSettings
 
 v1 = APIRouter(prefix="/v1", dependencies=[Depends(authenticate)], tags=["documents"])
 MAX_WAIT_SECONDS = 60
 KEEP_ALIVE_SECONDS = 15.0
 MAX_STREAM_SECONDS = 3600.0
-
-
-def check_callback(url: str | None, settings: ApiSettings) -> str | None:
-    """Why a callback URL cannot be used on this server, or None."""
-    if url is None:
-        return None
-    if not settings.webhook_secret:
-        return "callback_url: this server has no NEWSDESK_WEBHOOK_SECRET to sign deliveries with"
-    return callback_url_problem(url, allow_private=settings.webhook_allow_private)
-
-
-@v1.post(
-    "/documents",
-    status_code=202,
-    response_model=DocumentAccepted,
-    responses=ERRORS,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/DocumentSubmission"}},
-                "text/plain": {"schema": {"type": "string"}},
-                "text/html": {"schema": {"type": "string"}},
-            },
-        }
-    },
-)
-async def submit_document(
-    request: Request,
-    response: Response,
-    documents: DocumentsDep,
-    settings: SettingsDep,
-    admission: AdmissionDep,
-    owner: OwnerDep,
-) -> DocumentAccepted:
-    """Store a document durably and queue its first stage (one MULTI); 202 only once done."""
-    key = idempotency_key(request)
-    submission = await read_submission(
-        request, max_bytes=settings.max_document_bytes, timeout=settings.body_timeout_seconds
-    )
-    problem = check_callback(submission.callback_url, settings)
-    if problem:
-        raise InvalidDocument(problem)
-    try:
-        await admission.check(owner, documents=1, content_bytes=len(submission.content.encode()))
-    except RedisError as exc:
-        raise unavailable(settings, exc, not_accepted(key)) from exc
-    doc_id = uuid.uuid4().hex
-    document = NewDocument(
-        doc_id=doc_id,
-        content=submission.content,
-        content_type=submission.content_type,
-        options=submission.options(),
-        owner=owner,
-    )
-    try:
-        created = await documents.create(document, idempotency_key=key)
-    except (RedisError, RecordContention) as exc:
-        if nothing_sent(exc):
-            raise unavailable(settings, exc, not_accepted(key)) from exc
-        again = "send it again with the same Idempotency-Key" if key else (
-            f"it may have been stored as {doc_id} (GET /v1/documents/{doc_id} tells); to retry "
-            "safely, send it with an Idempotency-Key header")  # fmt: skip
-        raise unavailable(settings, exc, f"Redis did not confirm in time; {again}",
-                          doc_id=doc_id) from exc  # fmt: skip
-    if created.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    response.headers["Location"] = f"/v1/documents/{created.doc_id}"
-    return DocumentAccepted(id=created.doc_id)
 
 
 @v1.get(

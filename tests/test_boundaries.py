@@ -37,7 +37,15 @@ def test_contracts_import_only_pydantic_and_the_standard_library() -> None:
 
 
 def test_the_record_layer_imports_only_contracts_redis_and_pydantic() -> None:
-    allowed = {"pydantic", "pydantic_settings", "redis", "contracts", "records", "__future__"}
+    allowed = {
+        "pydantic",
+        "pydantic_settings",
+        "redis",
+        "hiredis",
+        "contracts",
+        "records",
+        "__future__",
+    }
     allowed |= set(sys.stdlib_module_names)
     for module, imports in _top_levels("records").items():
         assert imports <= allowed, f"{module} imports {imports - allowed}"

@@ -10,11 +10,18 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from contracts.documents import DocumentOptions, DocumentStatus, StageStatus
+from contracts.messages import StageMessage
 from contracts.results import CleanResult
 from contracts.wire import STAGE_ORDER, Stage
 from records import layout
 from records.celery_message import stage_message
-from records.codec import DocumentRecord, StageRecord, decode_record, encode_record
+from records.codec import (
+    DocumentRecord,
+    StageRecord,
+    decode_record,
+    encode_record,
+    new_record_fields,
+)
 from records.layout import Keys
 from records.policy import RecordPolicy
 from records.transitions import (
@@ -74,6 +81,15 @@ def test_a_record_survives_encoding_and_decoding() -> None:
     )
     decoded = decode_record(DOC, _stored(record))
     assert decoded == record and not decoded.damaged
+
+
+def test_the_fields_of_a_new_record_are_those_of_its_encoding() -> None:
+    record = replace(_record(), status=DocumentStatus.QUEUED, owner="o", batch_id="b" * 32,
+                     content_bytes=12)  # fmt: skip
+    fields = new_record_fields(now=NOW, content_type="text/plain", content_bytes=12,
+                               options_json=record.options.model_dump_json(), owner="o",
+                               batch_id="b" * 32)  # fmt: skip
+    assert fields == encode_record(record)
 
 
 def test_the_created_record_reads_back_as_a_queued_document() -> None:
@@ -312,6 +328,9 @@ def test_the_stage_message_is_a_celery_protocol_2_task_in_kombus_envelope() -> N
     assert args == [] and kwargs == {"message": {"schema_version": 1, "doc_id": DOC,
                                                  "stage": "entities"}}  # fmt: skip
     assert set(embed) == {"callbacks", "errbacks", "chain", "chord"}
+    assert kwargs["message"] == StageMessage(doc_id=DOC, stage=Stage.ENTITIES).model_dump(
+        mode="json"
+    )
     assert stage_message(doc_id=DOC, stage=Stage.ENTITIES, tag="tag-1") == stage_message(
         doc_id=DOC, stage=Stage.ENTITIES, tag="tag-1"
     ), "the same (document, stage, tag) always gives the same bytes"
