@@ -1,10 +1,18 @@
-"""``make bench``: submit-to-completed latency and throughput of the real stack, measured.
+"""``make bench``: what the service costs on top of the pipeline, measured in one run.
 
-Starts an embedded redis-server, ``newsdesk api``, ``newsdesk worker`` and ``newsdesk reconcile``
-as child processes (the same entry points ``newsdesk up`` runs), then:
-1. latency: submits the seed article alone, N times in a row, and times submit -> completed;
-2. throughput: submits a batch at once and times until every document is completed.
-Prints medians and writes them to ``eval/results/bench.json``.
+On the same cores, one after the other:
+(a) bare: the stage functions in-process over the fixed corpus (``evaluation.bare``), 1 and 2
+    processes, with per-stage median milliseconds and words per second (e); optionally another
+    checkout side by side (``--baseline``);
+(b) service: the same corpus through API -> Redis -> ``newsdesk worker`` with a client that polls
+    the oldest unfinished document every 100 ms; docs/s and the ratio to (a);
+(c) latency submit -> completed of the seed article at idle and under open-loop (Poisson) load
+    at fractions of the service's measured capacity for it;
+(d) intake: accepted POST /v1/documents per second (wrk, 32 connections, 5.5 KB JSON) with the
+    workers stopped and busy, with 1 and 2 API processes, durability ``everysec`` and ``strict``;
+(f) the worker's resident memory after the corpus; (g) 1 against 2 worker processes.
+Writes ``eval/results/bench.json``, ``docs/BENCHMARKS.md`` and ``docs/benchmarks.png``.
+``--smoke`` runs every step on a few documents for seconds (a test runs it).
 """
 
 from __future__ import annotations
@@ -12,122 +20,181 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import statistics
-import subprocess
-import sys
+import platform
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from newsdesk.embedded_redis import free_port, start_redis
+from contracts.wire import QUEUE_BY_STAGE, Stage
+from evaluation import bare, load
+from evaluation.bench_report import write_plot, write_report
+from evaluation.bench_stack import BenchStack
 
 REPO = Path(__file__).resolve().parent.parent
+SEED = REPO / "seeds" / "article.txt"
 
 
-def _wait_completed(client: httpx.Client, doc_id: str, timeout: float = 120) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        view: dict[str, Any] = client.get(f"/v1/documents/{doc_id}").json()
-        if view["status"] in ("completed", "failed"):
-            return view
-        time.sleep(0.005)
-    raise TimeoutError(doc_id)
+@dataclass(frozen=True)
+class Plan:
+    """How much of each measurement to do: the full run or a smoke run."""
+
+    limit: int | None
+    rounds: int
+    latency_samples: int
+    load_fractions: tuple[float, ...]
+    load_seconds: float
+    capacity_documents: int
+    intake_seconds: int
+    service_concurrency: tuple[int, ...]
+    # (strict durability, API processes, also measured with the workers busy)
+    intake_configs: tuple[tuple[bool, int, bool], ...]
 
 
-def run_bench(*, samples: int, batch: int, concurrency: int) -> dict[str, Any]:
-    article = (REPO / "seeds" / "article.txt").read_bytes()
-    with tempfile.TemporaryDirectory() as tmp:
-        redis, url = start_redis(data_dir=Path(tmp) / "redis")
-        env = {**os.environ, "NEWSDESK_REDIS_URL": url, "NEWSDESK_LOG_LEVEL": "WARNING"}
-        port = free_port()
-        commands = [
-            ["api", "--port", str(port)],
-            ["worker", "--concurrency", str(concurrency)],
-            ["reconcile"],
-        ]
-        children = [
-            subprocess.Popen([sys.executable, "-m", "newsdesk", *c], env=env, start_new_session=True,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            for c in commands
-        ]  # fmt: skip
-        try:
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-                _wait_up(client)
-                headers = {"Content-Type": "text/plain"}
-                _wait_completed(
-                    client,
-                    client.post("/v1/documents", content=article, headers=headers).json()["id"],
+FULL = Plan(
+    limit=None, rounds=1, latency_samples=40, load_fractions=(0.25, 0.5, 0.7, 0.9),
+    load_seconds=40, capacity_documents=80, intake_seconds=10, service_concurrency=(2, 1),
+    intake_configs=((False, 1, True), (False, 2, True), (True, 2, False)),
+)  # fmt: skip
+SMOKE = Plan(
+    limit=4, rounds=1, latency_samples=3, load_fractions=(0.5,), load_seconds=3,
+    capacity_documents=4, intake_seconds=2, service_concurrency=(2,),
+    intake_configs=((False, 1, True),),
+)  # fmt: skip
+
+
+@contextmanager
+def running(data_dir: Path, *, strict: bool = False) -> Iterator[BenchStack]:
+    stack = BenchStack(data_dir=data_dir, strict=strict)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        stack.start_redis()
+        yield stack
+    finally:
+        stack.close()
+
+
+def service(tmp: Path, corpus: list[load.Document], plan: Plan) -> dict[str, Any]:
+    """(b), (c), (f), (g): the corpus through the real stack with 2 and with 1 worker process;
+    the latency curve with 2."""
+    seed = load.Document(SEED.read_text(encoding="utf-8"), "text/plain")
+    report: dict[str, Any] = {}
+    for concurrency in plan.service_concurrency:
+        with running(tmp / f"service-{concurrency}") as stack:
+            stack.start_api()
+            ready_seconds = stack.start_workers(concurrency=concurrency)
+            measured: dict[str, Any] = {"workers_ready_seconds": round(ready_seconds, 1)}
+            if concurrency == max(plan.service_concurrency):
+                measured["idle_latency_ms"] = load.idle_latency(
+                    stack.base_url, seed, samples=plan.latency_samples
                 )
-                latencies, stages = [], {"clean": [], "entities": [], "summarize": []}
-                for _ in range(samples):
-                    began = time.perf_counter()
-                    doc_id = client.post("/v1/documents", content=article, headers=headers).json()[
-                        "id"
-                    ]
-                    view = _wait_completed(client, doc_id)
-                    latencies.append(time.perf_counter() - began)
-                    for stage, state in view["stages"].items():
-                        stages[stage].append(state["duration_ms"])
-                began = time.perf_counter()
-                ids = [
-                    client.post("/v1/documents", content=article, headers=headers).json()["id"]
-                    for _ in range(batch)
-                ]
-                accepted = time.perf_counter() - began
-                for doc_id in ids:
-                    _wait_completed(client, doc_id, timeout=600)
-                elapsed = time.perf_counter() - began
-        finally:
-            for child in reversed(children):
-                os.killpg(child.pid, signal.SIGTERM)
-                child.wait(60)
-            redis.send_signal(signal.SIGTERM)
-            redis.wait(30)
-    return {
-        "document": "seeds/article.txt",
-        "worker_concurrency": concurrency,
-        "latency_submit_to_completed_ms": {
-            "median": round(statistics.median(latencies) * 1000, 1),
-            "min": round(min(latencies) * 1000, 1),
-            "max": round(max(latencies) * 1000, 1),
-            "samples": samples,
+            else:  # the same warm-up the bare run has
+                load.throughput(stack.base_url, corpus[:3])
+            measured["corpus"] = load.throughput(stack.base_url, corpus)
+            measured["worker_rss_mb"] = stack.worker_rss_mb()
+            if concurrency == max(plan.service_concurrency):
+                measured["latency_under_load"] = latency_curve(stack, seed, plan)
+            report[str(concurrency)] = measured
+    return report
+
+
+def latency_curve(stack: BenchStack, seed: load.Document, plan: Plan) -> dict[str, Any]:
+    capacity = load.throughput(stack.base_url, [seed] * plan.capacity_documents, poll_every=0.02)
+    rows = []
+    for fraction in plan.load_fractions:
+        rate = fraction * capacity["docs_per_second"]
+        row = load.open_loop_latency(stack.base_url, seed, rate=rate, seconds=plan.load_seconds)
+        rows.append({"fraction_of_capacity": fraction, **row})
+    return {"seed_capacity_docs_per_second": capacity["docs_per_second"], "levels": rows}
+
+
+def intake(tmp: Path, plan: Plan) -> list[dict[str, Any]]:
+    """(d): wrk against POST /v1/documents, workers stopped then busy with the backlog."""
+    body = json.dumps(
+        {"content": SEED.read_text(encoding="utf-8")[:5400], "content_type": "text/plain"}
+    ).encode()
+    rows: list[dict[str, Any]] = []
+    for strict, api_workers, with_busy in plan.intake_configs:
+        name = f"intake-{'strict' if strict else 'everysec'}-{api_workers}"
+        with running(tmp / name, strict=strict) as stack:
+            stack.start_api(workers=api_workers)
+            stopped = load.intake(stack.base_url, body, seconds=plan.intake_seconds)
+            queued = stack.redis_client().llen(QUEUE_BY_STAGE[Stage.CLEAN])
+            stopped["queued_after"] = queued
+            stopped["every_accepted_queued"] = queued >= stopped["accepted"]
+            common = {
+                "durability": "strict" if strict else "everysec",
+                "api_processes": api_workers,
+            }
+            rows.append({**common, "workers": "stopped", **stopped})
+            if with_busy:
+                stack.start_workers(concurrency=2)  # the backlog above keeps them busy
+                busy = load.intake(stack.base_url, body, seconds=plan.intake_seconds)
+                rows.append({**common, "workers": "busy (2 processes)", **busy})
+    return rows
+
+
+def run(data: Path, *, plan: Plan, baseline: Path | None, out: Path) -> dict[str, Any]:
+    corpus_rows = bare.build_corpus(data)[: plan.limit]
+    corpus = [load.Document(d["content"], d["content_type"]) for d in corpus_rows]
+    report: dict[str, Any] = {
+        "machine": {
+            "cpus": len(os.sched_getaffinity(0)),
+            "python": platform.python_version(),
+            "date": time.strftime("%Y-%m-%d"),
         },
-        "stage_median_ms": {s: round(statistics.median(v), 1) for s, v in stages.items()},
-        "batch": {
-            "documents": batch,
-            "accepted_per_second": round(batch / accepted, 1),
-            "completed_per_second": round(batch / elapsed, 2),
+        "corpus": {
+            "documents": len(corpus),
+            "html": sum(d.content_type == "text/html" for d in corpus),
+            "mean_bytes": round(sum(len(d.content.encode()) for d in corpus) / len(corpus)),
         },
     }
-
-
-def _wait_up(client: httpx.Client) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if client.get("/readyz").status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError("the API did not start")
+    report["bare"] = bare.compare(
+        data, baseline=baseline, limit=plan.limit, rounds=plan.rounds, blas_threads=1
+    )
+    with tempfile.TemporaryDirectory(prefix="newsdesk-bench-") as tmp:
+        report["service"] = service(Path(tmp), corpus, plan)
+        report["intake"] = intake(Path(tmp), plan) if load.wrk_available() else "wrk not installed"
+    bare_rate = report["bare"]["now"]["median_docs_per_second"]
+    report["ratios"] = {
+        f"service/bare, {n} process(es)": round(
+            report["service"][n]["corpus"]["docs_per_second"] / bare_rate[n], 2
+        )
+        for n in report["service"]
+        if n in bare_rate
+    }
+    if {"1", "2"} <= set(report["service"]):
+        report["ratios"]["service, 2 workers / 1 worker"] = round(
+            report["service"]["2"]["corpus"]["docs_per_second"]
+            / report["service"]["1"]["corpus"]["docs_per_second"],
+            2,
+        )
+    if {"1", "2"} <= set(bare_rate):
+        report["ratios"]["bare, 2 processes / 1 process"] = round(
+            bare_rate["2"] / bare_rate["1"], 2
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evaluation.bench", description=__doc__)
-    parser.add_argument("--samples", type=int, default=20)
-    parser.add_argument("--batch", type=int, default=200)
-    parser.add_argument("--concurrency", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "eval")
+    parser.add_argument("--baseline", type=Path, help="another checkout, measured bare alongside")
+    parser.add_argument("--smoke", action="store_true", help="every step, on a few documents")
+    parser.add_argument("--out", type=Path, default=REPO / "eval" / "results")
+    parser.add_argument("--docs", type=Path, default=REPO / "docs", help="for BENCHMARKS.md")
     args = parser.parse_args(argv)
-    result = run_bench(samples=args.samples, batch=args.batch, concurrency=args.concurrency)
-    out = REPO / "eval" / "results" / "bench.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    report = run(
+        args.data, plan=SMOKE if args.smoke else FULL, baseline=args.baseline, out=args.out
+    )
+    write_plot(report, args.docs / "benchmarks.png")
+    write_report(report, args.docs / "BENCHMARKS.md", plot="benchmarks.png")
+    print(json.dumps(report, indent=2))
     return 0
 
 

@@ -156,6 +156,10 @@ def _worker(args: argparse.Namespace) -> int:
         print("newsdesk worker: the concurrency must be a positive number", file=sys.stderr)
         return 2
     os.environ["NEWSDESK_WORKER_QUEUES"] = ",".join(queues)
+    # The pool's processes already fill the cores: numpy's BLAS threads (one per core in every
+    # process, for the summary model's matrix products) would only spin against them.
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(variable, "1")
     os.environ["NEWSDESK_WORKER_POOL"] = args.pool
     app = create_celery()
     hostname = args.hostname or f"worker-{os.getpid()}@{socket.gethostname()}"

@@ -84,7 +84,7 @@ def test_a_body_that_stops_arriving_is_answered_408(stack: Stack) -> None:
         sock.sendall(b"POST /v1/documents HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
                      b"Content-Length: 1000\r\n\r\nonly part of it")  # fmt: skip
         began = time.monotonic()
-        answer = sock.recv(65536)
+        answer = _read_answer(sock)
         waited = time.monotonic() - began
     assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
     assert b"request_timeout" in answer and waited < 5
@@ -213,3 +213,18 @@ def test_pathological_pages_end_in_bounded_time_with_a_clear_outcome(
     else:
         _offsets_hold(view)
     assert all(s["attempts"] <= 1 for s in view["stages"].values()), "no stage was run twice"  # type: ignore[union-attr]
+
+
+def _read_answer(sock: socket.socket) -> bytes:
+    """One whole HTTP answer: its head, then as many body bytes as Content-Length says."""
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        if not (chunk := sock.recv(65536)):
+            return answer
+        answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"content-length:")), 0)  # fmt: skip
+    while len(body) < length and (chunk := sock.recv(65536)):
+        body += chunk
+    return head + b"\r\n\r\n" + body

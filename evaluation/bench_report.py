@@ -1,0 +1,182 @@
+"""``docs/BENCHMARKS.md`` and its plot, written from one ``make bench`` report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+STAGES = ("clean", "entities", "summarize")
+
+
+def _met(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+def targets(report: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(target, measured, met) for every target the report can speak to."""
+    rows: list[tuple[str, str, str]] = []
+    bare = report["bare"]
+    if "speedup" in bare:
+        for n, speedup in bare["speedup"].items():
+            rows.append((f"bare throughput >= 2x the baseline, {n} process(es)",
+                         f"{speedup:.2f}x", _met(speedup >= 2)))  # fmt: skip
+        ratio = bare["cpu_per_document_ratio"]
+        rows.append(("CPU per document halved", f"{ratio:.2f}x less", _met(ratio >= 2)))
+    ratios = report["ratios"]
+    if (ratio := ratios.get("service/bare, 2 process(es)")) is not None:
+        rows.append(("service/bare >= 0.9 (polling client)", f"{ratio:.2f}", _met(ratio >= 0.9)))
+    if isinstance(report.get("intake"), list):
+        stopped = max(r["accepted_per_second"] for r in report["intake"]
+                      if r["workers"] == "stopped" and r["durability"] == "everysec")  # fmt: skip
+        busy = max(r["accepted_per_second"] for r in report["intake"] if r["workers"] != "stopped")
+        rows.append(("intake >= 2,000/s, workers stopped", f"{stopped:,}/s", _met(stopped >= 2000)))
+        rows.append(("intake >= 1,000/s, workers busy", f"{busy:,}/s", _met(busy >= 1000)))
+    top = report["service"][max(report["service"], key=int)]
+    idle = top["idle_latency_ms"]
+    rows.append(("seed p50 <= 80 ms at idle", f"{idle['p50']:.0f} ms", _met(idle["p50"] <= 80)))
+    for level in top["latency_under_load"]["levels"]:
+        if level["fraction_of_capacity"] == 0.5:
+            rows.append(("seed p99 <= 250 ms at 50% load", f"{level['p99']:.0f} ms",
+                         _met(level["p99"] <= 250)))  # fmt: skip
+    rows.append(("first document after ready as fast as the next (p50)",
+                 f"{idle['first_ms']:.0f} ms vs {idle['p50']:.0f} ms",
+                 _met(idle["first_ms"] <= 1.5 * idle["p95"])))  # fmt: skip
+    if (scale := ratios.get("service, 2 workers / 1 worker")) is not None:
+        rows.append(
+            ("2 worker processes >= 1.8x one (service)", f"{scale:.2f}x", _met(scale >= 1.8))
+        )
+    if (scale := ratios.get("bare, 2 processes / 1 process")) is not None:
+        rows.append(("2 processes >= 1.8x one (bare)", f"{scale:.2f}x", _met(scale >= 1.8)))
+    rss = max(s["worker_rss_mb"]["largest_pool_process"] for s in report["service"].values())
+    rows.append(("worker RSS <= 300 MB (largest pool process)", f"{rss:.0f} MB", _met(rss <= 300)))
+    return rows
+
+
+def write_report(report: dict[str, Any], path: Path, *, plot: str) -> None:
+    machine, corpus, bare = report["machine"], report["corpus"], report["bare"]
+    now = bare["now"]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Produced by `make bench` (`python -m evaluation.bench`) on {machine['date']}: "
+        f"{machine['cpus']} CPUs, Python {machine['python']}, everything in one run on the same "
+        "cores, one measurement after the other. The corpus: the seed article (text and HTML), "
+        "every evaluation page as HTML and as pasted text, every summarization article: "
+        f"{corpus['documents']} documents ({corpus['html']} HTML), {corpus['mean_bytes']:,} "
+        "bytes on average. The machine is shared and noisy: figures move by several percent "
+        "from run to run; ratios are measured side by side.",
+        "",
+        "## Targets",
+        "",
+        "| target | measured | met |",
+        "|---|---|---|",
+        *(f"| {t} | {m} | {ok} |" for t, m, ok in targets(report)),
+        "",
+        "## (a) Bare pipeline and (e) stages",
+        "",
+        "The stage functions in-process (`python -m evaluation.bare`), no Redis, no Celery, "
+        "numpy's BLAS limited to one thread per process (as `newsdesk worker` does).",
+        "",
+        "| checkout | 1 process, docs/s | 2 processes, docs/s | CPU ms/document |",
+        "|---|---|---|---|",
+    ]
+    for name in ("now", "baseline"):
+        if name in bare:
+            rate = bare[name]["median_docs_per_second"]
+            lines.append(f"| {name} | {rate.get('1', '-')} | {rate.get('2', '-')} | "
+                         f"{bare[name]['median_cpu_ms_per_document']} |")  # fmt: skip
+    lines += ["", "| stage | median ms | words/s |", "|---|---|---|"]
+    for stage in STAGES:
+        lines.append(f"| {stage} | {now['stage_median_ms'][stage]} | "
+                     f"{now['stage_words_per_second'][stage]:,} |")  # fmt: skip
+    lines += [
+        "",
+        "## (b) Service, (f) memory and (g) scaling",
+        "",
+        "The same corpus through `newsdesk api` -> Redis -> `newsdesk worker --concurrency N`, "
+        "submitted at once by a client that then polls the oldest unfinished document every "
+        "100 ms (`GET /v1/documents/{id}`).",
+        "",
+        "| worker processes | docs/s | service/bare | workers ready after | RSS: largest pool "
+        "process | RSS: worker total |",
+        "|---|---|---|---|---|---|",
+    ]
+    for n, measured in sorted(report["service"].items()):
+        ratio = report["ratios"].get(f"service/bare, {n} process(es)", "-")
+        rss = measured["worker_rss_mb"]
+        lines.append(f"| {n} | {measured['corpus']['docs_per_second']} | {ratio} | "
+                     f"{measured['workers_ready_seconds']} s | {rss['largest_pool_process']} MB | "
+                     f"{rss['total']} MB |")  # fmt: skip
+    top = report["service"][max(report["service"], key=int)]
+    idle, curve = top["idle_latency_ms"], top["latency_under_load"]
+    lines += [
+        "",
+        "## (c) Latency, submit -> completed (seed article, text/plain)",
+        "",
+        "One document at a time at idle (the client long-polls `?wait=`); then Poisson arrivals "
+        "at fractions of the capacity measured for the seed article "
+        f"({curve['seed_capacity_docs_per_second']} docs/s with 2 worker processes).",
+        "",
+        f"![latency against offered load]({plot})",
+        "",
+        "| offered load | docs/s | p50 ms | p95 ms | p99 ms | documents |",
+        "|---|---|---|---|---|---|",
+        f"| idle | - | {idle['p50']} | {idle['p95']} | {idle['p99']} | {idle['samples']} |",
+    ]
+    for level in curve["levels"]:
+        lines.append(f"| {level['fraction_of_capacity']:.0%} | {level['offered_per_second']} | "
+                     f"{level['p50']} | {level['p95']} | {level['p99']} | {level['samples']} |")  # fmt: skip
+    lines += [
+        "",
+        f"The first document, submitted as soon as `/readyz/workers` answered 200: "
+        f"{idle['first_ms']} ms.",
+        "",
+        "## (d) Intake",
+        "",
+        "`wrk -t1 -c32 -d10s`, `POST /v1/documents` with a 5.5 KB JSON body; every 202 means the "
+        "record and its Celery message were written in one Redis call (one Lua script). "
+        "`queued` counts the messages in the `clean` queue afterwards (workers stopped): at "
+        "least one for every 202.",
+        "",
+    ]
+    if isinstance(report.get("intake"), list):
+        lines += [
+            "| durability | API processes | workers | accepted/s | p50 ms | p99 ms | refused | "
+            "queued afterwards |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for r in report["intake"]:
+            queued = r.get("queued_after", "-")
+            lines.append(f"| {r['durability']} | {r['api_processes']} | {r['workers']} | "
+                         f"{r['accepted_per_second']:,} | {r['latency_ms']['p50']} | "
+                         f"{r['latency_ms']['p99']} | {r['refused_or_failed']} | {queued} |")  # fmt: skip
+    else:
+        lines.append(f"Not measured: {report.get('intake')}.")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def write_plot(report: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    top = report["service"][max(report["service"], key=int)]
+    idle, levels = top["idle_latency_ms"], top["latency_under_load"]["levels"]
+    x = [0.0] + [level["offered_per_second"] for level in levels]
+    figure, axes = plt.subplots(figsize=(7, 4), dpi=110)
+    for key, style in (("p50", "o-"), ("p95", "s--"), ("p99", "^:")):
+        axes.plot(x, [idle[key]] + [level[key] for level in levels], style, label=key)
+    capacity = top["latency_under_load"]["seed_capacity_docs_per_second"]
+    axes.axvline(capacity, color="grey", linewidth=0.8)
+    axes.annotate("measured capacity", (capacity, 0), textcoords="offset points", xytext=(-90, 8))
+    axes.set_xlabel("offered load, seed articles per second (Poisson arrivals)")
+    axes.set_ylabel("submit -> completed, ms")
+    axes.set_yscale("log")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend()
+    axes.set_title("newsdesk latency against offered load (2 worker processes)")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    plt.close(figure)

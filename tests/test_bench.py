@@ -1,0 +1,37 @@
+"""A smoke run of ``make bench``: every measurement on a few documents, the report written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_smoke_run_of_the_benchmark_measures_every_step_and_writes_the_report(
+    tmp_path: Path,
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "evaluation.bench", "--smoke", "--out", str(tmp_path),
+         "--docs", str(tmp_path)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-4000:]
+    report = json.loads((tmp_path / "bench.json").read_text())
+    assert report["bare"]["now"]["median_docs_per_second"]["2"] > 0
+    service = report["service"]["2"]
+    assert service["corpus"]["statuses"].get("completed", 0) >= 1
+    assert sum(service["corpus"]["statuses"].values()) == report["corpus"]["documents"]
+    assert 0 < service["idle_latency_ms"]["p50"] < 30_000
+    assert service["latency_under_load"]["levels"][0]["failed"] == 0
+    assert service["worker_rss_mb"]["largest_pool_process"] > 50  # a model is loaded in it
+    stopped, busy = report["intake"]
+    assert stopped["accepted"] > 0 and stopped["every_accepted_queued"]
+    assert busy["accepted"] > 0
+    markdown = (tmp_path / "BENCHMARKS.md").read_text()
+    assert "| target | measured | met |" in markdown and "## (d) Intake" in markdown
+    assert (tmp_path / "benchmarks.png").stat().st_size > 10_000
