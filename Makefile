@@ -18,7 +18,7 @@ WHEEL_TARGET  := --python-version 3.11 --implementation cp --abi cp311 --platfor
 PIP_COMPILE   := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
                  --no-emit-index-url --no-emit-find-links
 
-.PHONY: up test chaos test-compose lint typecheck chromium eval bench lock wheels image clean help
+.PHONY: up test chaos test-compose lint typecheck chromium wrk eval bench lock wheels image clean help
 
 help:
 	@echo "make up            run Redis (embedded), the API on 127.0.0.1:8000, a worker and the reconciler"
@@ -27,7 +27,7 @@ help:
 	@echo "make test-compose  build the images and run docker-compose.yml on a Docker engine (faults, scaling)"
 	@echo "make image         download the wheels and build the Docker image ($(IMAGE) from $(BASE_IMAGE))"
 	@echo "make eval          measure extraction, summary and entity quality (EVAL_DATA=$(EVAL_DATA))"
-	@echo "make bench         measure throughput and latency of the running pipeline"
+	@echo "make bench         measure throughput, latency, intake and memory; writes docs/BENCHMARKS.md"
 	@echo "make lock          regenerate requirements/*.lock from pyproject.toml and requirements/*.in"
 
 $(BIN)/python:
@@ -44,7 +44,7 @@ $(STAMP): $(BIN)/python requirements/dev.lock pyproject.toml
 up: $(STAMP)
 	$(BIN)/newsdesk up
 
-test: $(STAMP) lint typecheck chromium
+test: $(STAMP) lint typecheck chromium wrk
 	$(BIN)/python -m pytest -m "not chaos"
 
 # The fault table (docs/RELIABILITY.md): every fault of tests/chaos/ plus the crash-recovery
@@ -61,6 +61,11 @@ chromium:
 	@test -x /usr/bin/chromium || { apt-get update -qq \
 	    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# The benchmark's intake load comes from Debian's wrk: installed when missing.
+wrk:
+	@command -v wrk >/dev/null || { apt-get update -qq \
+	    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -71,8 +76,9 @@ typecheck: $(STAMP)
 eval: $(STAMP)
 	$(BIN)/python -m evaluation --data $(EVAL_DATA)
 
-bench: $(STAMP)
-	$(BIN)/python -m evaluation.bench
+# BENCH_BASELINE=<another checkout> measures that checkout's bare pipeline alongside.
+bench: $(STAMP) wrk
+	$(BIN)/python -m evaluation.bench --data $(EVAL_DATA) $(if $(BENCH_BASELINE),--baseline $(BENCH_BASELINE))
 
 # Regenerate the locks (needs the package registry): runtime.lock is what the image installs;
 # dev.lock adds the development tools with the runtime pins as constraints; build.lock is the

@@ -33,8 +33,10 @@ class BenchStack:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def start_redis(self) -> None:
+        # Room for the tens of thousands of documents the intake runs store: the default 1 GB
+        # would answer 507 (storage nearly full) part-way through.
         self.redis, self.redis_url = start_redis(
-            data_dir=self.data_dir / "redis", fsync_every_write=self.strict
+            data_dir=self.data_dir / "redis", fsync_every_write=self.strict, maxmemory="6gb"
         )
 
     @property

@@ -35,6 +35,7 @@ from workers.heartbeat import Heartbeat
 from workers.pipeline.clean import UnprocessableDocument
 from workers.pipeline.language import detect_language
 from workers.pipeline.nlp import load_nlp
+from workers.pipeline.warm_up import run_every_stage_once
 from workers.settings import WorkerSettings
 from workers.stages import STAGES, StageInputs
 
@@ -71,6 +72,7 @@ class StageRunner:
             return
         load_nlp(self.settings.spacy_model)
         detect_language("warm up the language identifier")
+        run_every_stage_once(load_nlp(self.settings.spacy_model))
 
     def warm_up(self) -> None:
         """In a new worker process: load the models, then announce the process as ready."""
