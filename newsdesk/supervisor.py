@@ -3,7 +3,9 @@
 Children run in their own sessions so Ctrl-C reaches only the supervisor, which then stops them
 in reverse order (reconciler, worker, API, Redis) and waits for each. Each child also gets
 SIGTERM from the kernel if the supervisor itself dies, so nothing is left running. A child that
-dies on its own is restarted with growing pauses; one that keeps dying at once stops the stack.
+dies on its own is restarted with growing pauses (up to MAX_RESTART_PAUSE); one that keeps dying
+at start is reported unhealthy and still restarted: the stack stops only when the embedded Redis
+exits or on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -116,7 +118,9 @@ class Child:
             self.start()
 
 
-def _announce_when_ready(store: RecordStore, host: str, port: int, *, since: float) -> bool:
+def _announce_when_ready(
+    store: RecordStore, host: str, port: int, *, since: float | None
+) -> bool | None:
     """Say the stack is up once every stage queue has a worker that loaded its models."""
     try:
         missing = missing_queues(store)
@@ -126,10 +130,10 @@ def _announce_when_ready(store: RecordStore, host: str, port: int, *, since: flo
         log.info("newsdesk is up: http://%s:%d, workers ready for every stage "
                  "(Ctrl-C stops everything)", host, port)  # fmt: skip
         return True
-    if time.monotonic() - since > WORKERS_READY_TIMEOUT:
+    if since and time.monotonic() - since > WORKERS_READY_TIMEOUT:
         log.error("no ready worker for %s after %gs; still waiting",
                   ", ".join(sorted(missing)), WORKERS_READY_TIMEOUT)  # fmt: skip
-        return True
+        return None  # said once; keep looking, and say it when they come
     return False
 
 
@@ -216,14 +220,16 @@ def _supervise(
             child.start()
         log.info("starting: API on http://%s:%d, waiting for the workers to load their models",
                  host, port)  # fmt: skip
-        started, announced = time.monotonic(), False
+        started: float | None = time.monotonic()
+        announced = False
         while not stop.wait(0.5):
             for child in children:
                 child.check(time.monotonic())
             if redis_process is not None and redis_process.poll() is not None:
                 raise StackFailed(f"redis-server exited with code {redis_process.returncode}")
             if not announced:
-                announced = _announce_when_ready(store, host, port, since=started)
+                answer = _announce_when_ready(store, host, port, since=started)
+                announced, started = bool(answer), (None if answer is None else started)
         return 0
     finally:
         for child in reversed(children):

@@ -125,6 +125,11 @@ class Keys:
         return f"{self.prefix}notify"
 
     @property
+    def fsync_probe(self) -> str:
+        """A counter written only so that waiting for its fsync covers every earlier write."""
+        return f"{self.prefix}fsync-probe"
+
+    @property
     def workers(self) -> str:
         """Sorted set of worker processes scored by their last heartbeat (epoch seconds)."""
         return f"{self.prefix}workers"

@@ -136,14 +136,16 @@ def apply_writes(pipe: Any, writes: Sequence[Write]) -> None:
         match write:
             case HashSet(key, mapping):
                 pipe.hset(key, mapping=dict(mapping))
-            case HashDelete(key, fields):
+            case HashDelete(key, fields) if fields:
                 pipe.hdel(key, *fields)
             case SetValue(key, value, ttl):
                 pipe.set(key, value, ex=ttl)
             case Expire(key, seconds):
                 pipe.expire(key, seconds)
-            case Delete(keys):
+            case Delete(keys) if keys:
                 pipe.delete(*keys)
+            case HashDelete() | Delete():  # nothing to delete
+                pass
             case ScoreSet(key, member, score, only_greater):
                 pipe.zadd(key, {member: score}, gt=only_greater)
             case ScoreRemove(key, member):
@@ -212,6 +214,20 @@ while i <= n do
   elseif op == 'PUBLISH' then
     redis.call('PUBLISH', ARGV[i + 1], ARGV[i + 2])
     i = i + 3
+  elseif op == 'HDEL' or op == 'DEL' then
+    local count = tonumber(ARGV[i + 2])
+    if op == 'HDEL' then
+      redis.call('HDEL', ARGV[i + 1], unpack(ARGV, i + 3, i + 2 + count))
+    else
+      redis.call('DEL', ARGV[i + 1], unpack(ARGV, i + 3, i + 2 + count))
+    end
+    i = i + 3 + count
+  elseif op == 'ZREM' then
+    redis.call('ZREM', ARGV[i + 1], ARGV[i + 2])
+    i = i + 3
+  elseif op == 'LREM' then
+    redis.call('LREM', ARGV[i + 1], 1, ARGV[i + 2])
+    i = i + 3
   else
     return redis.error_reply('unknown operation ' .. tostring(op))
   end
@@ -249,6 +265,16 @@ def script_arguments(writes: Sequence[Write]) -> list[str | bytes | int | float]
                 args += ["EXPIRE", key, seconds]
             case Publish(channel, message):
                 args += ["PUBLISH", channel, message]
+            case HashDelete(key, fields) if fields:
+                args += ["HDEL", key, len(fields), *fields]
+            case Delete(keys) if keys:
+                args += ["DEL", keys[0], len(keys) - 1, *keys[1:]]
+            case ScoreRemove(key, member):
+                args += ["ZREM", key, member]
+            case ListRemove(key, value):
+                args += ["LREM", key, value]
+            case HashDelete() | Delete():  # nothing to delete
+                pass
             case _:
                 raise ValueError(f"{type(write).__name__} cannot be applied by the script")
     return args

@@ -62,7 +62,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         documents = DocumentService(redis, wire, settings, wait_for_disk=wait_for_disk)
         app.state.documents = documents
         app.state.batches = BatchService(documents.records,
-                                         idempotency_ttl=settings.idempotency_ttl_seconds)  # fmt: skip
+                                         idempotency_ttl=settings.idempotency_ttl_seconds,
+                                         ensure_on_disk=documents.ensure_on_disk)  # fmt: skip
         app.state.admission = Admission(
             redis, wire, keys, quota_limits(settings, keys_required=api_keys.required),
             high_water=settings.storage_high_water,

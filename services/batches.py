@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -96,7 +96,14 @@ def _no_constant(name: str) -> Any:
 class BatchService:
     """Creates and reads batches."""
 
-    def __init__(self, records: AsyncRecordStore, *, idempotency_ttl: int) -> None:
+    def __init__(
+        self,
+        records: AsyncRecordStore,
+        *,
+        idempotency_ttl: int,
+        ensure_on_disk: Callable[[], Awaitable[None]],
+    ) -> None:
+        self.ensure_on_disk = ensure_on_disk  # strict durability: waits for the fsync
         self.redis = records.redis
         self.keys = records.keys
         self.policy = records.policy
@@ -142,6 +149,7 @@ class BatchService:
         ]  # fmt: skip
         if idempotency_key is None:
             await self.records.apply(writes)
+            await self.ensure_on_disk()
             return answer, False
         idem = self.keys.idempotency(_digest(f"batch\0{owner}\0{idempotency_key}"))
         entry = f"{batch_id}:{fingerprint}"
@@ -164,6 +172,7 @@ class BatchService:
 
         found_id, replayed = await self.records.watched([idem], decide)
         if not replayed:
+            await self.ensure_on_disk()
             return answer, False
         stored = await self.redis.hget(self.keys.batch(found_id), "answer")
         if stored is None:

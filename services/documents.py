@@ -87,15 +87,27 @@ class DocumentService:
         ``IdempotencyKeyReused``.
         """
         created = await self._store(document, idempotency_key)
-        if self.wait_for_disk is None:
-            self.wait_for_disk = await needs_waitaof(self.redis, self.settings)
-        if self.wait_for_disk and not created.replayed:
-            await self._wait_for_disk()
+        if not created.replayed:
+            await self.ensure_on_disk()
         return created
 
-    async def _wait_for_disk(self) -> None:
+    async def ensure_on_disk(self) -> None:
+        """Under strict durability on a Redis that fsyncs only every second: return once every
+        write made before the call is on disk. Otherwise at once.
+
+        WAITAOF waits for the writes of its own connection only, and the writes went out on
+        another one; so it follows a write of its own on the same connection: the append-only
+        file is written in order, and once that write is on disk, every earlier one is too.
+        """
+        if self.wait_for_disk is None:
+            self.wait_for_disk = await needs_waitaof(self.redis, self.settings)
+        if not self.wait_for_disk:
+            return
         timeout_ms = int(self.settings.redis_timeout_seconds * 1000)
-        local, _ = await self.redis.execute_command("WAITAOF", 1, 0, timeout_ms)  # type: ignore[no-untyped-call]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.incr(self.keys.fsync_probe)
+            pipe.execute_command("WAITAOF", 1, 0, timeout_ms)
+            _, (local, _) = await pipe.execute()
         if int(local) < 1:
             raise RedisTimeoutError("Redis did not confirm the write on disk in time")
 

@@ -293,3 +293,56 @@ def test_every_record_any_sequence_of_transitions_writes_reads_back_as_a_view(
         assert sorted(m.decode() for m in in_flight) == sorted(unfinished), "quota count exact"
         assert int(redis_client.get(keys.in_flight_bytes("")) or 0) == sum(unfinished.values())
     assert finished_seen > 0
+
+
+def test_every_kind_of_write_has_the_same_effect_applied_by_the_script_or_by_multi(
+    store: RecordStore, redis_client: Redis
+) -> None:
+    from records.writes import (
+        AppendEvent,
+        Delete,
+        Expire,
+        HashDelete,
+        HashIncrement,
+        HashSet,
+        IncrementBy,
+        ListRemove,
+        Push,
+        ScoreRemove,
+        ScoreSet,
+        SetValue,
+        Write,
+        apply_writes,
+    )  # fmt: skip
+
+    def writes(prefix: str) -> list[Write]:
+        return [
+            HashSet(f"{prefix}:h", {"a": "1", "b": "2", "c": "3"}), HashDelete(f"{prefix}:h", ("a", "b")),
+            SetValue(f"{prefix}:s", "v", 100), SetValue(f"{prefix}:gone", "x"),
+            SetValue(f"{prefix}:gone2", "y"), Delete((f"{prefix}:gone", f"{prefix}:gone2")),
+            ScoreSet(f"{prefix}:z", "m", 2.0), ScoreSet(f"{prefix}:z", "n", 1.0),
+            ScoreSet(f"{prefix}:z", "m", 1.0, only_greater=True), ScoreRemove(f"{prefix}:z", "n"),
+            Push(f"{prefix}:l", "one"), Push(f"{prefix}:l", "two"), ListRemove(f"{prefix}:l", "one"),
+            AppendEvent(f"{prefix}:x", {"kind": "k"}, 10), IncrementBy(f"{prefix}:i", 3),
+            HashIncrement(f"{prefix}:hi", "n", 2), HashIncrement(f"{prefix}:hi", "f", 0.5),
+            Expire(f"{prefix}:h", 100), HashDelete(f"{prefix}:h", ()), Delete(()),
+        ]  # fmt: skip
+
+    store.apply(writes("script"))
+    with redis_client.pipeline(transaction=True) as pipe:
+        apply_writes(pipe, writes("multi"))
+        pipe.execute()
+    for name in ("h", "s", "gone", "gone2", "z", "l", "i", "hi"):
+        found = []
+        for prefix in ("script", "multi"):
+            key = f"{prefix}:{name}"
+            kind = redis_client.type(key)
+            value = {b"hash": redis_client.hgetall, b"string": redis_client.get,
+                     b"zset": lambda k: redis_client.zrange(k, 0, -1, withscores=True),
+                     b"list": lambda k: redis_client.lrange(k, 0, -1),
+                     b"none": lambda k: None}[kind](key)  # fmt: skip
+            found.append((kind, value))
+        assert found[0] == found[1], name
+    assert redis_client.hgetall("script:h") == {b"c": b"3"}
+    assert redis_client.xlen("script:x") == redis_client.xlen("multi:x") == 1
+    assert 0 < redis_client.ttl("script:h") <= 100
