@@ -140,6 +140,11 @@ def _api(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
+    # The pool's processes already fill the cores: numpy's BLAS threads (one per core in every
+    # process, spinning between the summary model's matrix products) would only take CPU from
+    # them. Set before anything imports numpy: its BLAS reads them once, when loaded.
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(variable, "1")
     from workers.celery_app import create_celery
 
     queues = [q.strip() for q in args.queues.split(",") if q.strip()]
@@ -156,10 +161,6 @@ def _worker(args: argparse.Namespace) -> int:
         print("newsdesk worker: the concurrency must be a positive number", file=sys.stderr)
         return 2
     os.environ["NEWSDESK_WORKER_QUEUES"] = ",".join(queues)
-    # The pool's processes already fill the cores: numpy's BLAS threads (one per core in every
-    # process, for the summary model's matrix products) would only spin against them.
-    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(variable, "1")
     os.environ["NEWSDESK_WORKER_POOL"] = args.pool
     app = create_celery()
     hostname = args.hostname or f"worker-{os.getpid()}@{socket.gethostname()}"
