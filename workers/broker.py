@@ -6,6 +6,10 @@ consumer loop and stops the whole worker. Here such an entry is moved to newsdes
 list with the reason, logged, and skipped — and so is anything that is not a JSON task message
 for one of newsdesk's own tasks (a pickled payload, an unknown task name): Celery itself can
 crash on some of those, and none of them may run.
+
+A worker also takes its messages later stage first (summarize, then entities, then clean) rather
+than round-robin: a document already in progress finishes before a new one starts, which keeps
+submit-to-completed latency low under load without changing throughput.
 """
 
 from __future__ import annotations
@@ -23,7 +27,11 @@ from kombu.transport import redis as kombu_redis
 from kombu.transport import virtual
 from redis.exceptions import RedisError, ResponseError
 
+from contracts.wire import QUEUE_BY_STAGE, STAGE_ORDER
+
 log = logging.getLogger("newsdesk.worker")
+# Queues served first come first: the latest stage first; any other queue after them.
+STAGE_PRIORITY: tuple[str, ...] = tuple(QUEUE_BY_STAGE[stage] for stage in reversed(STAGE_ORDER))
 DEAD_LETTERS_OPTION = "newsdesk_dead_letters"
 ALLOWED_TASKS_OPTION = "newsdesk_tasks"
 # What is kept of an unreadable entry in the dead-letter list.
@@ -104,10 +112,33 @@ class QoS(kombu_redis.QoS):
             log.error("could not acknowledge a message (%s); it will be redelivered", exc)
 
 
+class StagePriorityCycle:
+    """kombu's queue cycle (the order of the keys of one BRPOP), by stage priority."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def update(self, queues: list[str]) -> None:
+        rank = {name: index for index, name in enumerate(STAGE_PRIORITY)}
+        self.items = sorted(queues, key=lambda name: rank.get(name, len(rank)))
+
+    def consume(self, n: int) -> list[str]:
+        return self.items[:n]
+
+    def rotate(self, last_used: str) -> None:
+        """A fixed order: nothing rotates."""
+
+
 class Channel(kombu_redis.Channel):
-    """A Redis channel whose consumer skips unreadable queue entries instead of crashing."""
+    """A Redis channel whose consumer skips unreadable queue entries instead of crashing, and
+    takes later stages first."""
 
     QoS = QoS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]
+        self._queue_cycle = StagePriorityCycle()
+        self._queue_cycle.update(self.active_queues)
 
     def _brpop_read(self, **options: Any) -> bool:
         try:
