@@ -76,9 +76,11 @@ typecheck: $(STAMP)
 eval: $(STAMP)
 	$(BIN)/python -m evaluation --data $(EVAL_DATA)
 
-# BENCH_BASELINE=<another checkout> measures that checkout's bare pipeline alongside.
+# BENCH_BASELINE=<another checkout> measures that checkout's bare pipeline alongside (named in the
+# report by BENCH_BASELINE_LABEL).
 bench: $(STAMP) wrk
-	$(BIN)/python -m evaluation.bench --data $(EVAL_DATA) $(if $(BENCH_BASELINE),--baseline $(BENCH_BASELINE))
+	$(BIN)/python -m evaluation.bench --data $(EVAL_DATA) $(if $(BENCH_BASELINE),--baseline $(BENCH_BASELINE) \
+	    --baseline-label "$(or $(BENCH_BASELINE_LABEL),another checkout)")
 
 # Regenerate the locks (needs the package registry): runtime.lock is what the image installs;
 # dev.lock adds the development tools with the runtime pins as constraints; build.lock is the

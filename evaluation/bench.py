@@ -137,7 +137,9 @@ def intake(tmp: Path, plan: Plan) -> list[dict[str, Any]]:
     return rows
 
 
-def run(data: Path, *, plan: Plan, baseline: Path | None, out: Path) -> dict[str, Any]:
+def run(
+    data: Path, *, plan: Plan, baseline: Path | None, baseline_label: str, out: Path
+) -> dict[str, Any]:
     corpus_rows = bare.build_corpus(data)[: plan.limit]
     corpus = [load.Document(d["content"], d["content_type"]) for d in corpus_rows]
     report: dict[str, Any] = {
@@ -155,6 +157,10 @@ def run(data: Path, *, plan: Plan, baseline: Path | None, out: Path) -> dict[str
     report["bare"] = bare.compare(
         data, baseline=baseline, limit=plan.limit, rounds=plan.rounds, blas_threads=1
     )
+    for name in ("now", "baseline"):  # where the checkouts were is nobody else's business
+        report["bare"].get(name, {}).pop("repo", None)
+    if baseline is not None:
+        report["bare"]["baseline_label"] = baseline_label
     with tempfile.TemporaryDirectory(prefix="newsdesk-bench-") as tmp:
         report["service"] = service(Path(tmp), corpus, plan)
         report["intake"] = intake(Path(tmp), plan) if load.wrk_available() else "wrk not installed"
@@ -185,6 +191,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evaluation.bench", description=__doc__)
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "eval")
     parser.add_argument("--baseline", type=Path, help="another checkout, measured bare alongside")
+    parser.add_argument(
+        "--baseline-label",
+        default="another checkout",
+        help="what the baseline is, for the report (e.g. its commit)",
+    )
     parser.add_argument("--smoke", action="store_true", help="every step, on a few documents")
     parser.add_argument("--out", type=Path, default=REPO / "eval" / "results")
     parser.add_argument("--docs", type=Path, default=REPO / "docs", help="for BENCHMARKS.md")

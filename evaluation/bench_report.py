@@ -77,6 +77,11 @@ def write_report(report: dict[str, Any], path: Path, *, plot: str) -> None:
         "The stage functions in-process (`python -m evaluation.bare`), no Redis, no Celery, "
         "numpy's BLAS limited to one thread per process (as `newsdesk worker` does).",
         "",
+        *(
+            [f"`baseline`: {bare['baseline_label']}, measured the same way in the same run.", ""]
+            if "baseline" in bare
+            else []
+        ),
         "| checkout | 1 process, docs/s | 2 processes, docs/s | CPU ms/document |",
         "|---|---|---|---|",
     ]
@@ -169,7 +174,8 @@ def write_plot(report: dict[str, Any], path: Path) -> None:
         axes.plot(x, [idle[key]] + [level[key] for level in levels], style, label=key)
     capacity = top["latency_under_load"]["seed_capacity_docs_per_second"]
     axes.axvline(capacity, color="grey", linewidth=0.8)
-    axes.annotate("measured capacity", (capacity, 0), textcoords="offset points", xytext=(-90, 8))
+    axes.text(capacity, 0.03, "measured capacity ", transform=axes.get_xaxis_transform(),
+              ha="right", color="grey")  # fmt: skip
     axes.set_xlabel("offered load, seed articles per second (Poisson arrivals)")
     axes.set_ylabel("submit -> completed, ms")
     axes.set_yscale("log")
