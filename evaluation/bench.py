@@ -201,8 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--docs", type=Path, default=REPO / "docs", help="for BENCHMARKS.md")
     args = parser.parse_args(argv)
     report = run(
-        args.data, plan=SMOKE if args.smoke else FULL, baseline=args.baseline, out=args.out
-    )
+        args.data, plan=SMOKE if args.smoke else FULL, baseline=args.baseline,
+        baseline_label=args.baseline_label, out=args.out,
+    )  # fmt: skip
     write_plot(report, args.docs / "benchmarks.png")
     write_report(report, args.docs / "BENCHMARKS.md", plot="benchmarks.png")
     print(json.dumps(report, indent=2))
