@@ -209,3 +209,19 @@ def test_runtime_lock_installs_on_any_python_311_and_holds_no_dev_tools() -> Non
     build = _pins(REPO / "requirements" / "build.lock")
     assert build["setuptools"] == runtime["setuptools"]
     assert "pip" in build
+
+
+def test_the_build_context_admits_everything_the_dockerfile_copies() -> None:
+    dockerfile = (REPO / "Dockerfile").read_text()
+    admitted = {line[1:].strip() for line in (REPO / ".dockerignore").read_text().splitlines()
+                if line.startswith("!")}  # fmt: skip
+    sources = []
+    for line in dockerfile.splitlines():
+        if line.startswith("COPY ") and "--from=" not in line:
+            sources += line.split()[1:-1]
+    assert sources, "the Dockerfile copies something from the context"
+    assert set(sources) <= admitted, f"excluded by .dockerignore: {set(sources) - admitted}"
+    include = re.search(r"^include = \[(.*)\]$", (REPO / "pyproject.toml").read_text(), re.M)
+    assert include is not None
+    packages = {name.strip(' "*.') for name in include.group(1).split(",")}
+    assert packages <= {s.split("/")[0] for s in sources}, "every installed package is copied"
