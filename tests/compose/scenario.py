@@ -313,11 +313,12 @@ class Stack:
         return docker("inspect", "-f", "{{.Name}}", container).lstrip("/")
 
     def wait_healthy(self, workers: int, timeout: float = 240) -> float:
-        """Wait until the stack runs redis, api, reconciler and ``workers`` workers, all healthy."""
+        """Wait until the stack runs redis, api, reconciler, webhooks and ``workers`` workers, all
+        healthy."""
         began = time.monotonic()
         deadline = began + timeout
         states: list[str] = []
-        want = Counter({"redis": 1, "api": 1, "worker": workers, "reconciler": 1})
+        want = Counter({"redis": 1, "api": 1, "worker": workers, "reconciler": 1, "webhooks": 1})
         while time.monotonic() < deadline:
             containers = self.containers()
             states = docker(
