@@ -753,8 +753,8 @@ def scenario(tmp: Path, report: Report) -> None:
         report.add("scaling 1 → 3 workers", f"×{three / one:.2f} on {os.cpu_count()} CPUs")
     except Exception:
         with contextlib.suppress(Exception):
-            logs = stack.logs()
-            print(logs[-6000:].replace(stack.password, "<password>"), file=sys.stderr)
+            tails = stack.compose("logs", "--no-color", "--tail", "20", check=False)
+            print(tails[-30000:].replace(stack.password, "<password>"), file=sys.stderr)
         raise
     finally:
         left = stack.down()
