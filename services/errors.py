@@ -123,9 +123,19 @@ def describe_validation_errors(errors: Sequence[Mapping[str, Any]]) -> str:
     return "; ".join(lines) or "the request is not valid"
 
 
+def api_error_response(exc: ApiError) -> JSONResponse:
+    """The answer to an ``ApiError``."""
+    return problem_response(exc.status, exc.code, exc.detail, exc.headers, doc_id=exc.doc_id)
+
+
+def unexpected_error_response() -> JSONResponse:
+    """The answer to anything unexpected (the traceback goes to the log, never to the client)."""
+    return problem_response(500, "internal_error", "an unexpected error occurred; it was logged")
+
+
 async def _on_api_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return problem_response(exc.status, exc.code, exc.detail, exc.headers, doc_id=exc.doc_id)
+    return api_error_response(exc)
 
 
 async def _on_request_validation(_: Request, exc: Exception) -> JSONResponse:
@@ -141,7 +151,7 @@ async def _on_http_exception(_: Request, exc: Exception) -> JSONResponse:
 
 async def _on_unexpected(_: Request, exc: Exception) -> JSONResponse:
     # The server still logs the traceback: Starlette re-raises after this answer is sent.
-    return problem_response(500, "internal_error", "an unexpected error occurred; it was logged")
+    return unexpected_error_response()
 
 
 EXCEPTION_HANDLERS = {

@@ -18,7 +18,12 @@ from records.transitions import NewDocument
 from services.auth import authenticate
 from services.dependencies import ERRORS, idempotency_key, not_accepted, nothing_sent, unavailable
 from services.documents import DocumentService
-from services.errors import ApiError, InvalidDocument, problem_response
+from services.errors import (
+    ApiError,
+    InvalidDocument,
+    api_error_response,
+    unexpected_error_response,
+)
 from services.intake import read_submission
 from services.quota import Admission
 from services.settings import ApiSettings
@@ -118,12 +123,10 @@ class IntakeFastLane:
         try:
             response = await submit_document(request)
         except ApiError as exc:
-            response = problem_response(exc.status, exc.code, exc.detail, exc.headers,
-                                        doc_id=exc.doc_id)  # fmt: skip
+            response = api_error_response(exc)
         except Exception:
             log.exception("unexpected error accepting a document")
-            response = problem_response(500, "internal_error",
-                                        "an unexpected error occurred; it was logged")  # fmt: skip
+            response = unexpected_error_response()
         await response(scope, receive, send)
 
 
