@@ -21,8 +21,9 @@ import hashlib
 import ssl
 from collections import deque
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import hiredis
 from redis.exceptions import (
@@ -149,18 +150,11 @@ class RedisWire:
             return self._protocol
 
     async def _open(self) -> _Protocol:
-        parts = urlsplit(self.url)
-        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        context = _tls_context(query) if parts.scheme == "rediss" else None
+        endpoint = _Endpoint.of(self.url)
         loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout(self.timeout):
-                _, protocol = await loop.create_connection(
-                    _Protocol, parts.hostname or "127.0.0.1", parts.port or 6379, ssl=context
-                )
-        except (OSError, TimeoutError) as exc:
-            raise RedisConnectionError(f"Error connecting to Redis: {exc}") from exc
-        for command in _handshake(parts):
+        async with endpoint.connecting(self.timeout):
+            _, protocol = await loop.create_connection(_Protocol, **endpoint.address())
+        for command in endpoint.handshake:
             await self._send(protocol, command)
         return protocol
 
@@ -175,20 +169,13 @@ class Subscription:
 
     @classmethod
     async def open(cls, url: str, channel: str, *, timeout: float) -> Subscription:
-        parts = urlsplit(url)
-        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        context = _tls_context(query) if parts.scheme == "rediss" else None
-        try:
-            async with asyncio.timeout(timeout):
-                reader, writer = await asyncio.open_connection(
-                    parts.hostname or "127.0.0.1", parts.port or 6379, ssl=context
-                )
-        except (OSError, TimeoutError) as exc:
-            raise RedisConnectionError(f"Error connecting to Redis: {exc}") from exc
+        endpoint = _Endpoint.of(url)
+        async with endpoint.connecting(timeout):
+            reader, writer = await asyncio.open_connection(**endpoint.address())
         subscription = cls(reader, writer)
         try:
             async with asyncio.timeout(timeout):
-                for command in [*_handshake(parts), ("SUBSCRIBE", channel)]:
+                for command in [*endpoint.handshake, ("SUBSCRIBE", channel)]:
                     writer.write(hiredis.pack_command(command))  # type: ignore[arg-type]
                     await subscription._reply()
         except BaseException as exc:
@@ -221,18 +208,43 @@ class Subscription:
             await self.writer.wait_closed()
 
 
-def _handshake(parts: SplitResult) -> list[tuple[str, ...]]:
-    """AUTH and SELECT a new connection needs, from the URL."""
-    commands: list[tuple[str, ...]] = []
-    if parts.password:
-        password = unquote(parts.password)
-        user = unquote(parts.username) if parts.username else None
-        commands.append(("AUTH", user, password) if user else ("AUTH", password))
-    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-    database = (parts.path or "/0").strip("/") or query.get("db", "0")
-    if database != "0":
-        commands.append(("SELECT", database))
-    return commands
+@dataclass(frozen=True)
+class _Endpoint:
+    """Where a Redis URL points, how to reach it (TLS for ``rediss://``) and what a new
+    connection must send first (AUTH, SELECT)."""
+
+    host: str
+    port: int
+    tls: ssl.SSLContext | None
+    handshake: list[tuple[str, ...]]
+
+    @classmethod
+    def of(cls, url: str) -> _Endpoint:
+        parts = urlsplit(url)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        handshake: list[tuple[str, ...]] = []
+        if parts.password:
+            password = unquote(parts.password)
+            user = unquote(parts.username) if parts.username else None
+            handshake.append(("AUTH", user, password) if user else ("AUTH", password))
+        database = (parts.path or "/0").strip("/") or query.get("db", "0")
+        if database != "0":
+            handshake.append(("SELECT", database))
+        tls = _tls_context(query) if parts.scheme == "rediss" else None
+        return cls(parts.hostname or "127.0.0.1", parts.port or 6379, tls, handshake)
+
+    def address(self) -> dict[str, Any]:
+        """Keyword arguments of asyncio's ``create_connection`` and ``open_connection``."""
+        return {"host": self.host, "port": self.port, "ssl": self.tls}
+
+    @contextlib.asynccontextmanager
+    async def connecting(self, timeout: float) -> AsyncIterator[None]:
+        """Bound the connection attempt in time; failures become redis-py's ConnectionError."""
+        try:
+            async with asyncio.timeout(timeout):
+                yield
+        except (OSError, TimeoutError) as exc:
+            raise RedisConnectionError(f"Error connecting to Redis: {exc}") from exc
 
 
 def script_sha(script: str) -> str:
