@@ -191,6 +191,19 @@ class Stack:
                 time.sleep(0.1)
         raise AssertionError(f"API did not start:\n{service.log()}")
 
+    def wait_for_workers(self, *, timeout: float = 120) -> None:
+        """Until the API says every stage has a worker that loaded its models."""
+        deadline = time.monotonic() + timeout
+        with self.client() as client:
+            while time.monotonic() < deadline:
+                try:
+                    if client.get("/readyz/workers").json()["ready"]:
+                        return
+                except (httpx.HTTPError, ValueError):
+                    pass
+                time.sleep(0.2)
+        raise AssertionError(f"no ready worker for every stage:\n{self.logs()}")
+
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.api_port}"

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.conftest import RedisServer, Stack
@@ -28,7 +26,7 @@ def test_the_api_conforms_to_its_openapi_description_under_fuzzing(
     stack.api()
     # A worker finishes the documents the fuzzer submits, so `?wait=` on them answers at once.
     stack.worker()
-    wait_until_workers_ready(stack)
+    stack.wait_for_workers()
     schemathesis = Path(sys.executable).with_name("schemathesis")
     result = subprocess.run(
         [str(schemathesis), "run", f"{stack.base_url}/openapi.json", "--checks", CHECKS,
@@ -43,12 +41,3 @@ def test_the_api_conforms_to_its_openapi_description_under_fuzzing(
     assert generated, report[-3000:]
     total = int(generated[-1].split()[0])
     assert total >= 200, f"too few cases to mean anything: {generated[-1]}"
-
-
-def wait_until_workers_ready(stack: Stack, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if httpx.get(f"{stack.base_url}/readyz/workers", timeout=5).json()["ready"]:
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"no worker became ready:\n{stack.logs()}")

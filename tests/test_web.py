@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -131,11 +130,7 @@ def stacks(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) 
         open_stack.run("reconciler", "reconcile")
         open_stack.api()
         keyed.api()
-        deadline = time.monotonic() + 90
-        with open_stack.client() as client:
-            while not client.get("/readyz/workers").json()["ready"]:
-                assert time.monotonic() < deadline, open_stack.logs()
-                time.sleep(0.2)
+        open_stack.wait_for_workers(timeout=90)
         yield Stacks(open_stack, keyed)
     finally:
         keyed.stop()

@@ -32,27 +32,12 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in path.read_text().split()] if path.exists() else []
 
 
-def _ready(stack: Stack, *, timeout: float = 120) -> None:
-    redis = Redis.from_url(stack.redis_url)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with stack.client() as client:
-            try:
-                if client.get("/readyz/workers").json()["ready"]:
-                    return
-            except (httpx.HTTPError, ValueError):
-                pass
-        time.sleep(0.3)
-    redis.close()
-    raise AssertionError(stack.logs())
-
-
 def _full_stack(stack_factory: Callable[[str], Stack], url: str, *, concurrency: int = 2) -> Stack:
     stack = stack_factory(url)
     stack.worker(concurrency=concurrency)
     stack.run("reconciler", "reconcile")
     stack.api()
-    _ready(stack)
+    stack.wait_for_workers()
     return stack
 
 
@@ -287,7 +272,7 @@ def test_a_poison_document_fails_after_the_attempt_cap_and_the_rest_completes(
     stack.worker(concurrency=1)
     stack.run("reconciler", "reconcile")
     stack.api()
-    _ready(stack)
+    stack.wait_for_workers()
     worker = next(s for s in stack.services if s.name == "worker")
     with stack.client() as client:
         poison = _accept_all(client, ["\n\n".join([ARTICLE] * 25)])[0]
