@@ -70,9 +70,9 @@ class StageRunner:
         """Load the models (cached per process; a forked child inherits them)."""
         if not self.settings.runs_stages():
             return
-        load_nlp(self.settings.spacy_model)
+        nlp = load_nlp(self.settings.spacy_model)
         detect_language("warm up the language identifier")
-        run_every_stage_once(load_nlp(self.settings.spacy_model))
+        run_every_stage_once(nlp)
 
     def warm_up(self) -> None:
         """In a new worker process: load the models, then announce the process as ready."""

@@ -2,10 +2,13 @@
 
 Loading a model is not all a first document pays for: the summary model, the HTML parser, the
 keyword tables and the regular expressions initialise lazily on first use. A worker runs this
-in its main process before the pool forks, so every pool process starts warm.
+in its main process before the pool forks, so every pool process starts warm (and, inheriting
+that it ran, does not run it again).
 """
 
 from __future__ import annotations
+
+from functools import cache
 
 from spacy.language import Language
 
@@ -30,6 +33,7 @@ SAMPLE_HTML = (
 )
 
 
+@cache
 def run_every_stage_once(nlp: Language) -> None:
     """Clean (text and HTML), entities and summarize on the sample article; results dropped."""
     options = DocumentOptions()
