@@ -137,8 +137,7 @@ class Channel(kombu_redis.Channel):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]
-        self._queue_cycle = StagePriorityCycle()
-        self._queue_cycle.update(self.active_queues)
+        self._queue_cycle = StagePriorityCycle()  # filled by basic_consume, as kombu's is
 
     def _brpop_read(self, **options: Any) -> bool:
         try:
