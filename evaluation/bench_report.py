@@ -5,7 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-STAGES = ("clean", "entities", "summarize")
+from evaluation.bare import STAGES
+
+
+def _most_workers(report: dict[str, Any]) -> dict[str, Any]:
+    """The service run with the most worker processes: where latency was measured."""
+    service: dict[str, Any] = report["service"][max(report["service"], key=int)]
+    return service
 
 
 def _met(ok: bool) -> str:
@@ -31,14 +37,14 @@ def targets(report: dict[str, Any]) -> list[tuple[str, str, str]]:
         busy = max(r["accepted_per_second"] for r in report["intake"] if r["workers"] != "stopped")
         rows.append(("intake >= 2,000/s, workers stopped", f"{stopped:,}/s", _met(stopped >= 2000)))
         rows.append(("intake >= 1,000/s, workers busy", f"{busy:,}/s", _met(busy >= 1000)))
-    top = report["service"][max(report["service"], key=int)]
+    top = _most_workers(report)
     idle = top["idle_latency_ms"]
     rows.append(("seed p50 <= 80 ms at idle", f"{idle['p50']:.0f} ms", _met(idle["p50"] <= 80)))
     for level in top["latency_under_load"]["levels"]:
         if level["fraction_of_capacity"] == 0.5:
             rows.append(("seed p99 <= 250 ms at 50% load", f"{level['p99']:.0f} ms",
                          _met(level["p99"] <= 250)))  # fmt: skip
-    rows.append(("first document after ready as fast as the next (p50)",
+    rows.append(("first document after ready as fast as the next (within 1.5x their p95)",
                  f"{idle['first_ms']:.0f} ms vs {idle['p50']:.0f} ms",
                  _met(idle["first_ms"] <= 1.5 * idle["p95"])))  # fmt: skip
     if (scale := ratios.get("service, 2 workers / 1 worker")) is not None:
@@ -112,7 +118,7 @@ def write_report(report: dict[str, Any], path: Path, *, plot: str) -> None:
         lines.append(f"| {n} | {measured['corpus']['docs_per_second']} | {ratio} | "
                      f"{measured['workers_ready_seconds']} s | {rss['largest_pool_process']} MB | "
                      f"{rss['total']} MB |")  # fmt: skip
-    top = report["service"][max(report["service"], key=int)]
+    top = _most_workers(report)
     idle, curve = top["idle_latency_ms"], top["latency_under_load"]
     lines += [
         "",
@@ -166,7 +172,7 @@ def write_plot(report: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    top = report["service"][max(report["service"], key=int)]
+    top = _most_workers(report)
     idle, levels = top["idle_latency_ms"], top["latency_under_load"]["levels"]
     x = [0.0] + [level["offered_per_second"] for level in levels]
     figure, axes = plt.subplots(figsize=(7, 4), dpi=110)
