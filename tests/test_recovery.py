@@ -11,6 +11,7 @@ import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import httpx
 import pytest
@@ -33,6 +34,7 @@ DEFAULT_TIMING = {
     "NEWSDESK_RECONCILE_INTERVAL_SECONDS": str(WorkerSettings().reconcile_interval_seconds),
 }
 RECOVERY_TARGET_SECONDS = 60.0
+FINISHED = (b"completed", b"failed", b"cancelled")
 # Enough documents that the worker is still busy with many of them when it is killed.
 DOCUMENTS = 200
 
@@ -61,28 +63,28 @@ def _submit_all(client: httpx.Client, bodies: list[bytes]) -> list[str]:
 
 def _wait_all_finished(redis: Redis, ids: list[str], *, timeout: float) -> dict[str, float]:
     """Poll the records until every document finished; returns when each was first seen so."""
-    keys, finished_at, deadline = Keys(), {}, time.monotonic() + timeout
+    finished_at: dict[str, float] = {}
+    deadline = time.monotonic() + timeout
     while len(finished_at) < len(ids) and time.monotonic() < deadline:
         waiting = [doc_id for doc_id in ids if doc_id not in finished_at]
-        with redis.pipeline(transaction=False) as pipe:
-            for doc_id in waiting:
-                pipe.hget(keys.document(doc_id), "status")
-            statuses = pipe.execute()
         now = time.monotonic()
-        for doc_id, status in zip(waiting, statuses, strict=True):
-            if status in (b"completed", b"failed", b"cancelled"):
+        for doc_id, status in zip(waiting, _statuses(redis, waiting), strict=True):
+            if status in FINISHED:
                 finished_at[doc_id] = now
         time.sleep(0.2)
     return finished_at
 
 
-def _unfinished(redis: Redis, ids: list[str]) -> int:
+def _statuses(redis: Redis, ids: list[str]) -> list[bytes | None]:
     keys = Keys()
     with redis.pipeline(transaction=False) as pipe:
         for doc_id in ids:
             pipe.hget(keys.document(doc_id), "status")
-        statuses = pipe.execute()
-    return sum(status not in (b"completed", b"failed", b"cancelled") for status in statuses)
+        return cast(list[bytes | None], pipe.execute())
+
+
+def _unfinished(redis: Redis, ids: list[str]) -> int:
+    return sum(status not in FINISHED for status in _statuses(redis, ids))
 
 
 def _assert_each_stage_completed_once(client: httpx.Client, redis: Redis, ids: list[str]) -> None:
