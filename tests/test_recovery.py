@@ -199,7 +199,7 @@ def test_a_slow_stage_that_is_alive_is_never_taken_over(
     stack.api()
     _ready(stack, worker)
     body = clean_document(content=(SEEDS / "article.txt").read_text(), content_type="text/plain")
-    long_article = "\n\n".join([body.text] * 150)  # ~750 KB of prose
+    long_article = "\n\n".join([body.text] * 300)  # ~1.5 MB of prose
     with stack.client() as client:
         response = client.post("/v1/documents", content=long_article.encode(),
                                headers={"Content-Type": "text/plain"})  # fmt: skip
