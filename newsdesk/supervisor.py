@@ -26,7 +26,7 @@ from pathlib import Path
 
 from redis.exceptions import RedisError
 
-from contracts.wire import WEBHOOK_QUEUE, Stage
+from contracts.wire import WEBHOOK_QUEUE
 from newsdesk.embedded_redis import DEFAULT_MAXMEMORY, start_redis
 from newsdesk.readiness import missing_queues
 from records.policy import RecordSettings
@@ -194,7 +194,7 @@ def _supervise(
                  maxmemory)  # fmt: skip
     else:
         log.info("using Redis at NEWSDESK_REDIS_URL")
-    worker_grace = max(WorkerSettings().hard_limit(stage) for stage in Stage) + 30
+    worker_grace = WorkerSettings().longest_task_seconds() + 30
     children = [
         Child("api", _newsdesk("api", "--host", host, "--port", str(port)), env, 15),
         Child("worker", _newsdesk("worker", "--concurrency", str(concurrency)), env, worker_grace),

@@ -236,6 +236,18 @@ def plan_begin(
         failing = record.with_stage(stage, run=run, status=StageStatus.RUNNING)
         plan = plan_fail(keys, policy, failing, stage, run=run, code=code, message=reason, now=now)
         return Plan(Begun(BeginOutcome.EXHAUSTED, attempt, record), plan.writes)
+    fields, writes = _running(keys, policy, record, stage, run=run, attempt=attempt, now=now)
+    writes.insert(0, HashSet(keys.document(record.doc_id), fields))
+    return Plan(Begun(BeginOutcome.STARTED, attempt, record), writes)
+
+
+def _running(
+    keys: Keys, policy: RecordPolicy, record: DocumentRecord, stage: Stage, *, run: str,
+    attempt: int, now: datetime,
+) -> tuple[dict[str, str], list[Write]]:  # fmt: skip
+    """Fields and writes that mark ``stage`` running under ``run``'s lease (events, metrics and
+    the queue's progress included); the caller writes the fields."""
+    current = record.stages[stage]
     lease_until = now.timestamp() + policy.lease_seconds
     running = StageRecord(
         status=StageStatus.RUNNING,
@@ -247,20 +259,20 @@ def plan_begin(
         tag=current.tag,
     )
     doc_id = record.doc_id
+    fields = encode_stage(stage, running) | {
+        layout.STATUS: DocumentStatus.PROCESSING.value,
+        layout.UPDATED_AT: encode_time(now),
+    }
     writes: list[Write] = [
-        HashSet(keys.document(doc_id), encode_stage(stage, running) | {
-            layout.STATUS: DocumentStatus.PROCESSING.value,
-            layout.UPDATED_AT: encode_time(now),
-        }),
         ScoreSet(keys.pending, doc_id, lease_until),
         *_event(keys, policy, doc_id, "stage", stage=stage.value,
                 stage_status=StageStatus.RUNNING.value, attempt=attempt,
                 status=DocumentStatus.PROCESSING.value),
     ]  # fmt: skip
-    if current.queued_at is not None:
+    if current.queued_at is not None:  # a worker took this message: the queue moved past it
         writes.append(ScoreSet(keys.progress, stage.value, current.queued_at, only_greater=True))
     writes.append(metrics.count(keys, "stage_starts_total", stage=stage.value))
-    return Plan(Begun(BeginOutcome.STARTED, attempt, record), writes)
+    return fields, writes
 
 
 def _giving_up(
@@ -344,11 +356,16 @@ def plan_complete(
     *,
     run: str,
     skipped: bool = False,
+    carry_on: str | None = None,
     now: datetime,
 ) -> Plan[bool]:
     """Store the output and mark the stage done, queueing the next stage in the same MULTI;
     the last stage completes the document. False (nothing written) when ``run`` no longer holds
-    the stage's lease or the document ended meanwhile."""
+    the stage's lease or the document ended meanwhile.
+
+    With ``carry_on`` (a fresh run token) the next stage is not queued: it is marked running
+    under that run's lease in the same MULTI, for the calling process to run at once. Should the
+    process die, the lease runs out and the reconciler queues the stage as for any dead run."""
     done = StageStatus.SKIPPED if skipped else StageStatus.COMPLETED
     if record is None or record.damaged:
         return Plan(False)
@@ -390,13 +407,15 @@ def plan_complete(
             metrics.count(keys, "documents_completed_total"),
         ]  # fmt: skip
         return Plan(True, writes)
-    queued, enqueue = _enqueue(keys, doc_id, following, now, policy.queued_check_seconds)
-    writes += [
-        HashSet(keys.document(doc_id), fields | queued),
-        *enqueue,
-        *_event(keys, policy, doc_id, "stage", stage=stage.value, stage_status=done.value,
-                attempt=current.attempts, status=record.status.value),
-    ]  # fmt: skip
+    writes += _event(keys, policy, doc_id, "stage", stage=stage.value, stage_status=done.value,
+                     attempt=current.attempts, status=record.status.value)  # fmt: skip
+    if carry_on is None:
+        queued, enqueue = _enqueue(keys, doc_id, following, now, policy.queued_check_seconds)
+    else:
+        attempt = record.stages[following].attempts + 1
+        queued, enqueue = _running(keys, policy, record, following, run=carry_on,
+                                   attempt=attempt, now=now)  # fmt: skip
+    writes += [HashSet(keys.document(doc_id), fields | queued), *enqueue]
     return Plan(True, writes)
 
 

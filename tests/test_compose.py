@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 import yaml
 
-from contracts.wire import Stage
 from newsdesk.cli import _parser, _worker_concurrency, main
 from tests.conftest import RedisServer
 from workers.settings import WorkerSettings
@@ -121,12 +120,11 @@ def test_images_default_to_the_public_ones_and_take_local_replacements() -> None
 
 
 def test_worker_scales_and_outlives_its_longest_stage() -> None:
-    settings = WorkerSettings()
-    longest = max(settings.hard_limit(stage) for stage in Stage)
-    for name in ("worker", "worker-entities"):
+    for name, queues in (("worker", "clean,entities,summarize"), ("worker-entities", "entities")):
+        longest = WorkerSettings(worker_queues=queues).longest_task_seconds()
         worker = SERVICES[name]
         assert "container_name" not in worker, "--scale worker=N needs unnamed containers"
-        assert _seconds(worker["stop_grace_period"]) > longest
+        assert _seconds(worker["stop_grace_period"]) > longest, name
         assert "NEWSDESK_WORKER_CONCURRENCY" in worker["environment"]
     assert "clean,entities,summarize" in SERVICES["worker"]["command"]
     entities = SERVICES["worker-entities"]

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from redis import Redis
 
-from contracts.wire import STAGE_ORDER
+from contracts.wire import STAGE_ORDER, Stage
+from records.codec import decode_record
 from records.layout import Keys
 from tests.conftest import REPO, SEEDS, RedisServer, Stack, wait_for_status
 from workers.pipeline.clean import clean_document
@@ -88,6 +90,42 @@ def test_seed_article_is_cleaned_tagged_and_summarized(
     assert summary["text"] == " ".join(s["text"] for s in summary["sentences"])
     assert result["language"]["code"] == "en" and result["language"]["confidence"] > 0.9
     assert result["keywords"] and all(0 < k["score"] <= 1 for k in result["keywords"])
+
+
+def _stage_tags(redis_client: Redis, doc_id: str) -> dict[Stage, str | None]:
+    """Each stage's delivery tag: set when a message for it was queued, None when it was not."""
+    record = decode_record(doc_id, redis_client.hgetall(Keys().document(doc_id)))  # type: ignore[arg-type]
+    assert record is not None
+    return {stage: record.stages[stage].tag for stage in STAGE_ORDER}
+
+
+def test_a_worker_consuming_every_queue_carries_a_document_on_without_queueing_it(
+    stack: Stack, redis_client: Redis
+) -> None:
+    with stack.client() as client:
+        doc_id = _submit(client, SEEDS / "article.txt", "text/plain")
+        view = wait_for_status(client, doc_id, {"completed", "failed"})
+    assert view["status"] == "completed", (view, stack.logs())
+    tags = _stage_tags(redis_client, doc_id)
+    assert tags[Stage.CLEAN], "the intake queued the first stage"
+    assert tags[Stage.ENTITIES] is None and tags[Stage.SUMMARIZE] is None, "nothing else was"
+    assert all(view["stages"][s.value]["attempts"] == 1 for s in STAGE_ORDER)
+
+
+def test_workers_split_by_queue_hand_a_document_over_through_the_queue_between_them(
+    redis_server: RedisServer, redis_client: Redis, stack_factory: Callable[[str], Stack]
+) -> None:
+    stack = stack_factory(redis_server.url)
+    stack.run("cleaner", "worker", "--queues", "clean", "--concurrency", "1")
+    stack.run("analyst", "worker", "--queues", "entities,summarize", "--concurrency", "1")
+    stack.api()
+    with stack.client() as client:
+        doc_id = _submit(client, SEEDS / "article.txt", "text/plain")
+        view = wait_for_status(client, doc_id, {"completed", "failed"}, timeout=120)
+    assert view["status"] == "completed", (view, stack.logs())
+    tags = _stage_tags(redis_client, doc_id)
+    assert tags[Stage.CLEAN] and tags[Stage.ENTITIES], "clean and entities were queued"
+    assert tags[Stage.SUMMARIZE] is None, "the entities worker carried on into summarize"
 
 
 def test_a_failed_document_says_why(stack: Stack) -> None:

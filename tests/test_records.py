@@ -260,6 +260,29 @@ def test_completing_a_stage_queues_the_next_in_the_same_plan() -> None:
         "a lost reply: the holder recognises its completed stage")  # fmt: skip
 
 
+def test_carrying_on_takes_the_next_stages_lease_in_the_same_plan_instead_of_queueing_it() -> None:
+    record = _record(clean=_running("r"))
+    plan = plan_complete(KEYS, POLICY, record, Stage.CLEAN, CleanResult(text="x"), run="r",
+                         carry_on="next", now=NOW)  # fmt: skip
+    assert not [w for w in plan.writes if isinstance(w, Push)], "nothing queued"
+    fields = next(w for w in plan.writes if isinstance(w, HashSet)).mapping
+    after = decode_record(DOC, {k.encode(): v.encode()
+                                for k, v in (encode_record(record) | fields).items()})  # fmt: skip
+    assert after is not None and after.stages[Stage.CLEAN].status == StageStatus.COMPLETED
+    assert after.stages[Stage.ENTITIES].holds("next") and after.stages[Stage.ENTITIES].attempts == 1
+    assert ScoreSet(KEYS.pending, DOC, NOW.timestamp() + POLICY.lease_seconds) in plan.writes, (
+        "the reconciler looks again when the new lease runs out"
+    )
+    assert not [w for w in plan.writes if isinstance(w, ScoreSet) and w.key == KEYS.progress], (
+        "no queue moved: the stage was never queued"
+    )
+    dead = plan_requeue(KEYS, POLICY, after, doc_id=DOC, probe=None,
+                        now=NOW + timedelta(seconds=POLICY.lease_seconds + 1))  # fmt: skip
+    assert dead.outcome == (RequeueOutcome.REQUEUED, Stage.ENTITIES), (
+        "if the carrying process dies, its stage is queued again like any dead run's"
+    )
+
+
 def test_completing_the_last_stage_completes_and_retires_the_document() -> None:
     record = _record(clean=DONE, entities=DONE, summarize=_running("r"))
     plan = plan_complete(KEYS, POLICY, record, Stage.SUMMARIZE, CleanResult(text="x"), run="r",

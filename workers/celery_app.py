@@ -63,12 +63,10 @@ def create_celery(settings: WorkerSettings | None = None) -> Celery:
             **{TASK_BY_STAGE[stage]: {"queue": QUEUE_BY_STAGE[stage]} for stage in Stage},
             WEBHOOK_TASK: {"queue": WEBHOOK_QUEUE},
         },
+        # One task runs its stage and the stages the worker carries on to; each stage's soft
+        # limit is kept by the runner (workers.deadline), the task's hard limit covers them all.
         task_annotations={
-            TASK_BY_STAGE[stage]: {
-                "soft_time_limit": settings.soft_limit(stage),
-                "time_limit": settings.hard_limit(stage),
-            }
-            for stage in Stage
+            TASK_BY_STAGE[stage]: {"time_limit": settings.task_hard_limit(stage)} for stage in Stage
         },
         worker_send_task_events=False,
     )

@@ -10,6 +10,7 @@ import logging
 import time
 import uuid
 from contextlib import suppress
+from dataclasses import dataclass
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -25,11 +26,13 @@ from records.codec import DocumentRecord, utc_now
 from records.store import RecordContention, RecordStore
 from records.transitions import (
     BeginOutcome,
+    Begun,
     plan_begin,
     plan_complete,
     plan_fail,
     plan_release,
 )
+from workers.deadline import soft_deadline
 from workers.errors import MissingInput, PermanentStageError
 from workers.heartbeat import Heartbeat
 from workers.pipeline.clean import UnprocessableDocument
@@ -42,6 +45,15 @@ from workers.stages import STAGES, StageInputs
 log = logging.getLogger("newsdesk.worker")
 # Storage unreachable or busy: worth trying again later.
 TRANSIENT_ERRORS = (RedisError, RecordContention)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One stage of one document, run under the lease of ``run`` (unique per execution)."""
+
+    doc_id: str
+    stage: Stage
+    run: str
 
 
 class StageRunner:
@@ -90,7 +102,8 @@ class StageRunner:
         return load_nlp(self.settings.spacy_model)
 
     def run(self, raw_message: Any, *, stage: Stage) -> str:
-        """Run the stage a message asks for; returns what happened, for the worker log."""
+        """Run the stage a message asks for, then each stage this worker carries on to; returns
+        what happened, for the worker log."""
         try:
             message = StageMessage.model_validate(raw_message)
         except ValidationError as exc:
@@ -99,59 +112,85 @@ class StageRunner:
         if message.stage != stage:
             log.error("dropping a %s message delivered to the %s task", message.stage, stage)
             return "misrouted"
-        run = uuid.uuid4().hex  # this execution's lease token
+        step = Step(message.doc_id, stage, run=uuid.uuid4().hex)  # the run is the lease token
         try:
-            return self._run(message.doc_id, stage, run=run)
+            begun = self._begin(step)
         except TRANSIENT_ERRORS as exc:
-            self._release(message.doc_id, stage, run=run, cause=exc)
+            self._release(step, cause=exc)
             return "retry"
+        if begun.outcome != BeginOutcome.STARTED or begun.record is None:
+            return begun.outcome.value
+        record, attempt = begun.record, begun.attempt
+        carried: dict[Stage, StageOutput] = {}
+        next_step: Step | None = step
+        outcome = "completed"
+        while next_step is not None:
+            step = next_step
+            try:
+                outcome, next_step = self._run_stage(step, record, attempt, carried)
+            except TRANSIENT_ERRORS as exc:
+                self._release(step, cause=exc)
+                return "retry"
+            attempt = 1 if next_step is None else record.stages[next_step.stage].attempts + 1
+        return outcome
 
-    def _run(self, doc_id: str, stage: Stage, *, run: str) -> str:
-        store = self.store
+    def _begin(self, step: Step) -> Begun:
+        """Take the stage's lease (or learn, and log, why the stage must not run)."""
+        store, stage = self.store, step.stage
         soft_limit = self.settings.soft_limit(stage)
-        begun = store.transition(doc_id, lambda record: plan_begin(
-            store.keys, store.policy, record, stage, run=run, now=utc_now(),
+        begun = store.transition(step.doc_id, lambda record: plan_begin(
+            store.keys, store.policy, record, stage, run=step.run, now=utc_now(),
             soft_limit=soft_limit))  # fmt: skip
         if begun.outcome != BeginOutcome.STARTED or begun.record is None:
             level = logging.WARNING if begun.outcome == BeginOutcome.EXHAUSTED else logging.INFO
-            log.log(level, "stage not run: %s", begun.outcome.value,
-                    extra={"doc_id": doc_id, "stage": stage.value, "outcome": begun.outcome.value})  # fmt: skip
-            return begun.outcome.value
+            log.log(level, "stage not run: %s", begun.outcome.value, extra={
+                "doc_id": step.doc_id, "stage": stage.value, "outcome": begun.outcome.value})  # fmt: skip
+        return begun
+
+    def _run_stage(
+        self, step: Step, record: DocumentRecord, attempt: int, carried: dict[Stage, StageOutput]
+    ) -> tuple[str, Step | None]:
+        """Compute one stage whose lease ``step.run`` holds and store its output: what happened,
+        and the stage this process runs next (its lease taken in the same write), if any."""
+        store, doc_id, stage, run = self.store, step.doc_id, step.stage, step.run
         began = time.perf_counter()
         with self.heartbeat.holding(doc_id, stage, run):
-            result = self._compute(stage, begun.record)
+            result = self._compute(stage, record, carried)
+        context = {"doc_id": doc_id, "stage": stage.value, "attempt": attempt, "run": run}
         if isinstance(result, tuple):
             code, reason = result
-            log.warning("stage failed: %s", reason, extra={
-                "doc_id": doc_id, "stage": stage.value, "attempt": begun.attempt, "run": run,
-                "code": code, "duration_ms": round((time.perf_counter() - began) * 1000, 1)})  # fmt: skip
+            log.warning("stage failed: %s", reason, extra={**context, "code": code,
+                        "duration_ms": round((time.perf_counter() - began) * 1000, 1)})  # fmt: skip
             store.transition(doc_id, lambda record: plan_fail(
                 store.keys, store.policy, record, stage, run=run, code=code, message=reason,
                 now=utc_now()))  # fmt: skip
-            return "failed"
+            return "failed", None
         skipped = STAGES[stage].is_skipped(result)
+        following = self.settings.carries_on(stage)
+        next_step = Step(doc_id, following, run=uuid.uuid4().hex) if following else None
         stored = store.transition(doc_id, lambda record: plan_complete(
             store.keys, store.policy, record, stage, result, run=run, skipped=skipped,
-            now=utc_now()))  # fmt: skip
+            carry_on=next_step.run if next_step else None, now=utc_now()))  # fmt: skip
         if not stored:
             log.warning("result discarded: the lease was lost or the document ended meanwhile",
-                        extra={"doc_id": doc_id, "stage": stage.value, "run": run,
-                               "attempt": begun.attempt})  # fmt: skip
-            return "superseded"
-        log.info("stage done", extra={
-            "doc_id": doc_id, "stage": stage.value, "attempt": begun.attempt, "run": run,
-            "duration_ms": round((time.perf_counter() - began) * 1000, 1),
-            "outcome": "skipped" if skipped else "completed"})  # fmt: skip
-        return "completed"
+                        extra=context)  # fmt: skip
+            return "superseded", None
+        log.info("stage done", extra={**context,
+                 "duration_ms": round((time.perf_counter() - began) * 1000, 1),
+                 "outcome": "skipped" if skipped else "completed"})  # fmt: skip
+        carried[stage] = result
+        return "completed", next_step
 
-    def _compute(self, stage: Stage, record: DocumentRecord) -> StageOutput | tuple[str, str]:
+    def _compute(
+        self, stage: Stage, record: DocumentRecord, carried: dict[Stage, StageOutput]
+    ) -> StageOutput | tuple[str, str]:
         """The stage's output, or (code, reason) when the document must fail."""
+        soft_limit = self.settings.soft_limit(stage)
         try:
-            return STAGES[stage].compute(self._inputs(stage, record))
+            with soft_deadline(soft_limit):
+                return STAGES[stage].compute(self._inputs(stage, record, carried))
         except SoftTimeLimitExceeded:
-            return "stage_timeout", (
-                f"the {stage.value} stage took longer than {self.settings.soft_limit(stage):g}s"
-            )
+            return "stage_timeout", f"the {stage.value} stage took longer than {soft_limit:g}s"
         except PermanentStageError as exc:
             return exc.code, str(exc)
         except UnprocessableDocument as exc:
@@ -163,7 +202,11 @@ class StageRunner:
                           extra={"doc_id": record.doc_id, "stage": stage.value})  # fmt: skip
             return "internal_error", f"{type(exc).__name__}: {exc}"
 
-    def _inputs(self, stage: Stage, record: DocumentRecord) -> StageInputs:
+    def _inputs(
+        self, stage: Stage, record: DocumentRecord, carried: dict[Stage, StageOutput]
+    ) -> StageInputs:
+        """What the stage reads: earlier outputs this process computed are used as they are,
+        the rest is read from the store."""
         spec, doc_id = STAGES[stage], record.doc_id
         content = None
         if spec.reads_content:
@@ -173,6 +216,9 @@ class StageRunner:
             content = raw.decode()
         outputs: dict[Stage, StageOutput] = {}
         for earlier in spec.reads_outputs:
+            if earlier in carried:
+                outputs[earlier] = carried[earlier]
+                continue
             raw = self.store.output(doc_id, earlier)
             if raw is None:
                 raise MissingInput(f"document {doc_id} has no {earlier.value} output")
@@ -182,14 +228,14 @@ class StageRunner:
                 raise MissingInput(f"the stored {earlier.value} output cannot be read") from exc
         return StageInputs(record=record, content=content, outputs=outputs, nlp=self.nlp)
 
-    def _release(self, doc_id: str, stage: Stage, *, run: str, cause: Exception) -> None:
+    def _release(self, step: Step, *, cause: Exception) -> None:
         """After a passing fault: give the lease back so the reconciler queues the stage again
         after the backoff. If even that fails, the lease runs out and the reconciler comes."""
         log.warning("storage unreachable (%s); the stage is queued again in %.1fs",
                     type(cause).__name__, self.settings.retry_backoff_seconds,
-                    extra={"doc_id": doc_id, "stage": stage.value, "run": run})  # fmt: skip
+                    extra={"doc_id": step.doc_id, "stage": step.stage.value, "run": step.run})  # fmt: skip
         store = self.store
         with suppress(*TRANSIENT_ERRORS):
-            store.transition(doc_id, lambda record: plan_release(
-                store.keys, store.policy, record, stage, run=run,
+            store.transition(step.doc_id, lambda record: plan_release(
+                store.keys, store.policy, record, step.stage, run=step.run,
                 retry_in=self.settings.retry_backoff_seconds, now=utc_now()))  # fmt: skip

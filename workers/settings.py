@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from contracts.wire import STAGE_ORDER, WEBHOOK_QUEUE, Stage
+from contracts.wire import QUEUE_BY_STAGE, STAGE_ORDER, WEBHOOK_QUEUE, Stage, next_stage
 from records.policy import RecordSettings
 
 ALL_QUEUES = ",".join(stage.value for stage in STAGE_ORDER)
@@ -44,6 +44,33 @@ class WorkerSettings(RecordSettings):
         """Seconds after which the process running the stage is killed."""
         return float(getattr(self, f"{stage.value}_hard_limit_seconds"))
 
+    def carries_on(self, stage: Stage) -> Stage | None:
+        """The stage this worker runs right after ``stage``, in the same task and without
+        queueing it: the next stage, when this worker consumes that stage's queue."""
+        following = next_stage(stage)
+        if following is None or QUEUE_BY_STAGE[following] not in self.queues():
+            return None
+        return following
+
+    def chain(self, stage: Stage) -> list[Stage]:
+        """The stages one task for ``stage`` may run: it, then every stage it carries on to."""
+        stages: list[Stage] = []
+        current: Stage | None = stage
+        while current is not None:
+            stages.append(current)
+            current = self.carries_on(current)
+        return stages
+
+    def task_hard_limit(self, stage: Stage) -> float:
+        """Seconds after which a task for ``stage`` is killed: the hard limits of its chain."""
+        return sum(self.hard_limit(s) for s in self.chain(stage))
+
+    def longest_task_seconds(self) -> float:
+        """The longest one task of this worker may run: the largest hard limit of a task for a
+        stage whose queue it consumes (0 when it consumes none)."""
+        consumed = [stage for stage in Stage if QUEUE_BY_STAGE[stage] in self.queues()]
+        return max((self.task_hard_limit(stage) for stage in consumed), default=0.0)
+
     def queues(self) -> list[str]:
         """The queues named in ``worker_queues``."""
         return [name.strip() for name in self.worker_queues.split(",") if name.strip()]
@@ -54,18 +81,20 @@ class WorkerSettings(RecordSettings):
 
     @model_validator(mode="after")
     def _limits_are_safe(self) -> WorkerSettings:
-        for stage in Stage:
-            soft, hard = self.soft_limit(stage), self.hard_limit(stage)
-            if not soft < hard < self.visibility_timeout_seconds:
-                raise ValueError(
-                    f"unsafe time limits for stage {stage.value}: need soft ({soft:g}s) < hard "
-                    f"({hard:g}s) < Redis visibility timeout "
-                    f"({self.visibility_timeout_seconds}s), or long stages would run twice"
-                )
         unknown = set(self.queues()) - {stage.value for stage in STAGE_ORDER} - {WEBHOOK_QUEUE}
         if unknown or not self.queues():
             raise ValueError(
                 f"unknown queue(s) {', '.join(sorted(unknown)) or '(none given)'}; "
                 f"known: {ALL_QUEUES}"
             )
+        for stage in Stage:
+            soft, hard = self.soft_limit(stage), self.hard_limit(stage)
+            task = self.task_hard_limit(stage)
+            if not soft < hard <= task < self.visibility_timeout_seconds:
+                raise ValueError(
+                    f"unsafe time limits for stage {stage.value}: need soft ({soft:g}s) < hard "
+                    f"({hard:g}s), and the hard limits of the stages one task runs ({task:g}s) "
+                    f"< Redis visibility timeout ({self.visibility_timeout_seconds}s), or long "
+                    "stages would run twice"
+                )
         return self
