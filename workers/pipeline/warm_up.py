@@ -2,13 +2,13 @@
 
 Loading a model is not all a first document pays for: the summary model, the HTML parser, the
 keyword tables and the regular expressions initialise lazily on first use. A worker runs this
-in its main process before the pool forks, so every pool process starts warm (and, inheriting
-that it ran, does not run it again).
+in its main process before the pool forks, so that what these build is shared by every pool
+process, and again in each pool process before it reports ready: a forked process still pays on
+its first document for the memory pages it writes to (copy-on-write: reference counts, the
+matrix library's buffers), about 60 ms that would otherwise land on one user's document.
 """
 
 from __future__ import annotations
-
-from functools import cache
 
 from spacy.language import Language
 
@@ -33,7 +33,6 @@ SAMPLE_HTML = (
 )
 
 
-@cache
 def run_every_stage_once(nlp: Language) -> None:
     """Clean (text and HTML), entities and summarize on the sample article; results dropped."""
     options = DocumentOptions()
