@@ -87,6 +87,13 @@ def _unfinished(redis: Redis, ids: list[str]) -> int:
     return sum(status not in FINISHED for status in _statuses(redis, ids))
 
 
+def _wait_until_finished(redis: Redis, ids: list[str], *, at_least: int) -> None:
+    deadline = time.monotonic() + 120
+    while len(ids) - _unfinished(redis, ids) < at_least:
+        assert time.monotonic() < deadline, f"fewer than {at_least} documents finished in 120 s"
+        time.sleep(0.05)
+
+
 def _assert_each_stage_completed_once(client: httpx.Client, redis: Redis, ids: list[str]) -> None:
     keys = Keys()
     for doc_id in ids:
@@ -134,7 +141,7 @@ def test_pool_children_killed_repeatedly_every_document_completes_within_a_minut
     _ready(timed_stack, worker)
     rng = random.Random(3)
     with timed_stack.client() as client:
-        ids = _submit_all(client, _articles(2 * DOCUMENTS))  # still busy after six kills
+        ids = _submit_all(client, _articles(3 * DOCUMENTS))  # still busy after six kills
         kills = 0
         time.sleep(1.0)
         while kills < 6:
@@ -168,7 +175,7 @@ def test_the_whole_worker_killed_and_restarted_every_document_completes_within_a
     _ready(timed_stack, worker)
     with timed_stack.client() as client:
         ids = _submit_all(client, _articles(DOCUMENTS))
-        time.sleep(3.0)
+        _wait_until_finished(redis_client, ids, at_least=20)  # mid-work, most still to do
         worker.kill()  # SIGKILL to the whole process group: no acknowledgement, no clean-up
         last_kill = time.monotonic()
         in_flight = _unfinished(redis_client, ids)
