@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import tempfile
 import time
 from collections.abc import Iterator
@@ -93,12 +94,25 @@ def service(tmp: Path, corpus: list[load.Document], plan: Plan) -> dict[str, Any
                 )
             else:  # the same warm-up the bare run has
                 load.throughput(stack.base_url, corpus[:3])
+            before, client_before = stack.cpu_seconds(), _own_cpu_seconds()
             measured["corpus"] = load.throughput(stack.base_url, corpus)
+            after, client_after = stack.cpu_seconds(), _own_cpu_seconds()
+            spent = {name: after[name] - before.get(name, 0.0) for name in after}
+            spent["client"] = client_after - client_before
+            measured["cpu_ms_per_document"] = {
+                name: round(seconds * 1000 / len(corpus), 1) for name, seconds in spent.items()
+            }
             measured["worker_rss_mb"] = stack.worker_rss_mb()
             if concurrency == max(plan.service_concurrency):
                 measured["latency_under_load"] = latency_curve(stack, seed, plan)
             report[str(concurrency)] = measured
     return report
+
+
+def _own_cpu_seconds() -> float:
+    """CPU time of this process: the client's, while it submits and polls."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def latency_curve(stack: BenchStack, seed: load.Document, plan: Plan) -> dict[str, Any]:

@@ -58,6 +58,27 @@ def targets(report: dict[str, Any]) -> list[tuple[str, str, str]]:
     return rows
 
 
+def _cpu_breakdown(report: dict[str, Any]) -> list[str]:
+    """Where the service's CPU goes per document, by process, beside the bare pipeline's."""
+    runs = {n: m["cpu_ms_per_document"] for n, m in report["service"].items()
+            if "cpu_ms_per_document" in m}  # fmt: skip
+    if not runs:
+        return []
+    names = sorted({name for spent in runs.values() for name in spent})
+    lines = [
+        "",
+        "CPU time per document of each process during that run (user + system), against the "
+        f"bare pipeline's {report['bare']['now']['median_cpu_ms_per_document']} ms:",
+        "",
+        "| worker processes | " + " | ".join(names) + " | total |",
+        "|---|" + "---|" * (len(names) + 1),
+    ]
+    for n, spent in sorted(runs.items()):
+        cells = [str(spent.get(name, "-")) for name in names]
+        lines.append(f"| {n} | " + " | ".join(cells) + f" | {round(sum(spent.values()), 1)} |")
+    return lines
+
+
 def write_report(report: dict[str, Any], path: Path, *, plot: str) -> None:
     machine, corpus, bare = report["machine"], report["corpus"], report["bare"]
     now = bare["now"]
@@ -118,6 +139,7 @@ def write_report(report: dict[str, Any], path: Path, *, plot: str) -> None:
         lines.append(f"| {n} | {measured['corpus']['docs_per_second']} | {ratio} | "
                      f"{measured['workers_ready_seconds']} s | {rss['largest_pool_process']} MB | "
                      f"{rss['total']} MB |")  # fmt: skip
+    lines += _cpu_breakdown(report)
     top = _most_workers(report)
     idle, curve = top["idle_latency_ms"], top["latency_under_load"]
     lines += [

@@ -21,6 +21,11 @@ from redis import Redis
 from newsdesk.embedded_redis import free_port, start_redis
 
 
+def _cpu(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
 @dataclass
 class BenchStack:
     """Redis plus the newsdesk processes started against it; ``close`` stops them all."""
@@ -99,6 +104,22 @@ class BenchStack:
             "largest_pool_process": round(max(children_mb, default=0.0), 1),
             "total": round(main.memory_info().rss / 2**20 + sum(children_mb), 1),
         }
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system) so far of Redis, each newsdesk process and, apart, the
+        worker's pool processes."""
+        processes = {"redis": self.redis, **self.processes}
+        spent: dict[str, float] = {}
+        for name, process in processes.items():
+            if process is None or process.poll() is not None:
+                continue
+            main = psutil.Process(process.pid)
+            children = sum(_cpu(child) for child in main.children(recursive=True))
+            if name == "worker":
+                spent["worker"], spent["worker pool"] = _cpu(main), children
+            else:  # e.g. the API's processes when it runs more than one
+                spent[name] = _cpu(main) + children
+        return spent
 
     def stop(self, name: str) -> None:
         process = self.processes.pop(name, None)
