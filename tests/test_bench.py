@@ -30,7 +30,8 @@ def test_a_smoke_run_of_the_benchmark_measures_every_step_and_writes_the_report(
     assert service["latency_under_load"]["levels"][0]["failed"] == 0
     assert service["worker_rss_mb"]["largest_pool_process"] > 50  # a model is loaded in it
     spent = service["cpu_ms_per_document"]
-    assert spent["worker pool"] > 0 and spent["api"] > 0 and spent["client"] > 0, spent
+    assert {"redis", "api", "worker", "worker pool", "client"} <= set(spent), spent
+    assert spent["worker pool"] > 0, "the pool did the stages (CPU times tick every 10 ms)"
     stopped, busy = report["intake"]
     assert stopped["accepted"] > 0 and stopped["every_accepted_queued"]
     assert busy["accepted"] > 0
