@@ -48,9 +48,7 @@ class WorkerSettings(RecordSettings):
         """The stage this worker runs right after ``stage``, in the same task and without
         queueing it: the next stage, when this worker consumes that stage's queue."""
         following = next_stage(stage)
-        if following is None or QUEUE_BY_STAGE[following] not in self.queues():
-            return None
-        return following
+        return following if following is not None and self.consumes(following) else None
 
     def chain(self, stage: Stage) -> list[Stage]:
         """The stages one task for ``stage`` may run: it, then every stage it carries on to."""
@@ -68,16 +66,20 @@ class WorkerSettings(RecordSettings):
     def longest_task_seconds(self) -> float:
         """The longest one task of this worker may run: the largest hard limit of a task for a
         stage whose queue it consumes (0 when it consumes none)."""
-        consumed = [stage for stage in Stage if QUEUE_BY_STAGE[stage] in self.queues()]
+        consumed = [stage for stage in Stage if self.consumes(stage)]
         return max((self.task_hard_limit(stage) for stage in consumed), default=0.0)
 
     def queues(self) -> list[str]:
         """The queues named in ``worker_queues``."""
         return [name.strip() for name in self.worker_queues.split(",") if name.strip()]
 
+    def consumes(self, stage: Stage) -> bool:
+        """Whether this worker consumes ``stage``'s queue."""
+        return QUEUE_BY_STAGE[stage] in self.queues()
+
     def runs_stages(self) -> bool:
         """Whether this worker consumes any stage queue (and so needs the models)."""
-        return bool(set(self.queues()) & {stage.value for stage in STAGE_ORDER})
+        return any(self.consumes(stage) for stage in Stage)
 
     @model_validator(mode="after")
     def _limits_are_safe(self) -> WorkerSettings:
