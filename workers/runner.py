@@ -10,7 +10,7 @@ import logging
 import time
 import uuid
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -49,11 +49,13 @@ TRANSIENT_ERRORS = (RedisError, RecordContention)
 
 @dataclass(frozen=True)
 class Step:
-    """One stage of one document, run under the lease of ``run`` (unique per execution)."""
+    """One stage of one document, run under the lease of ``run`` (unique per execution);
+    ``attempt`` counts starts of the stage (0 until the lease is taken)."""
 
     doc_id: str
     stage: Stage
     run: str
+    attempt: int = 0
 
 
 class StageRunner:
@@ -120,18 +122,17 @@ class StageRunner:
             return "retry"
         if begun.outcome != BeginOutcome.STARTED or begun.record is None:
             return begun.outcome.value
-        record, attempt = begun.record, begun.attempt
+        record = begun.record
         carried: dict[Stage, StageOutput] = {}
-        next_step: Step | None = step
+        current: Step | None = replace(step, attempt=begun.attempt)
         outcome = "completed"
-        while next_step is not None:
-            step = next_step
+        while current is not None:
             try:
-                outcome, next_step = self._run_stage(step, record, attempt, carried)
+                outcome, following = self._run_stage(current, record, carried)
             except TRANSIENT_ERRORS as exc:
-                self._release(step, cause=exc)
+                self._release(current, cause=exc)
                 return "retry"
-            attempt = 1 if next_step is None else record.stages[next_step.stage].attempts + 1
+            current = following
         return outcome
 
     def _begin(self, step: Step) -> Begun:
@@ -148,7 +149,7 @@ class StageRunner:
         return begun
 
     def _run_stage(
-        self, step: Step, record: DocumentRecord, attempt: int, carried: dict[Stage, StageOutput]
+        self, step: Step, record: DocumentRecord, carried: dict[Stage, StageOutput]
     ) -> tuple[str, Step | None]:
         """Compute one stage whose lease ``step.run`` holds and store its output: what happened,
         and the stage this process runs next (its lease taken in the same write), if any."""
@@ -156,7 +157,7 @@ class StageRunner:
         began = time.perf_counter()
         with self.heartbeat.holding(doc_id, stage, run):
             result = self._compute(stage, record, carried)
-        context = {"doc_id": doc_id, "stage": stage.value, "attempt": attempt, "run": run}
+        context = {"doc_id": doc_id, "stage": stage.value, "attempt": step.attempt, "run": run}
         if isinstance(result, tuple):
             code, reason = result
             log.warning("stage failed: %s", reason, extra={**context, "code": code,
@@ -167,7 +168,10 @@ class StageRunner:
             return "failed", None
         skipped = STAGES[stage].is_skipped(result)
         following = self.settings.carries_on(stage)
-        next_step = Step(doc_id, following, run=uuid.uuid4().hex) if following else None
+        next_step = None
+        if following is not None:  # plan_complete counts its start the same way
+            attempt = record.stages[following].attempts + 1
+            next_step = Step(doc_id, following, run=uuid.uuid4().hex, attempt=attempt)
         stored = store.transition(doc_id, lambda record: plan_complete(
             store.keys, store.policy, record, stage, result, run=run, skipped=skipped,
             carry_on=next_step.run if next_step else None, now=utc_now()))  # fmt: skip
