@@ -26,6 +26,7 @@ from services.ops_routes import router as ops_router
 from services.quota import Admission, quota_limits
 from services.routes import v1
 from services.settings import ApiSettings
+from services.warm_up import warm_up
 from services.web_routes import web_router
 
 log = logging.getLogger("newsdesk.api")
@@ -68,6 +69,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             redis, wire, keys, quota_limits(settings, keys_required=api_keys.required),
             high_water=settings.storage_high_water,
         )  # fmt: skip
+        await warm_up(app, redis)
         log.info("API keys: %s; durability: %s", "required" if api_keys.required else "off",
                  settings.durability)  # fmt: skip
         try:

@@ -39,6 +39,7 @@ from contracts.wire import QUEUE_BY_STAGE, WEBHOOK_QUEUE
 from records.layout import Keys
 from records.metrics import parse_field
 from records.presence import PRESENCE_TTL_FACTOR, live_workers_async
+from services.warm_up import is_warm_up
 
 PREFIX = "newsdesk_"
 HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -77,7 +78,7 @@ class HttpMetricsMiddleware:
         self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or is_warm_up(scope):
             await self.app(scope, receive, send)
             return
         began = time.perf_counter()

@@ -17,6 +17,7 @@ from records.layout import Keys
 from records.transitions import tombstone_value
 from services.app import create_app
 from services.settings import ApiSettings
+from services.warm_up import warm_up
 from tests.conftest import SEEDS, RedisServer
 
 UNKNOWN_ID = "0123456789abcdef0123456789abcdef"
@@ -355,3 +356,22 @@ async def test_new_documents_are_refused_with_507_before_redis_is_full(
         assert client.keys("newsdesk:*") == []
         reading = await api.get(f"/v1/documents/{UNKNOWN_ID}")
         _assert_problem(reading, 404, "document_not_found")
+
+
+async def test_startup_warm_up_reads_nothing_real_and_is_not_counted(
+    redis_server: RedisServer, redis_client: Redis
+) -> None:
+    """The API sends its polling reads through itself before serving (so that the first client
+    does not pay FastAPI's first-use costs): they answer 404, write nothing and stay out of the
+    request metrics."""
+    app = create_app(ApiSettings(redis_url=redis_server.url))
+    keys_before = set(redis_client.keys("*"))
+    async with app.router.lifespan_context(app):
+        assert await warm_up(app, app.state.documents.redis) == [404, 404]
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://newsdesk") as client:
+            scrape = (await client.get("/metrics")).text
+    assert set(redis_client.keys("*")) == keys_before
+    counted = [line for line in scrape.splitlines()
+               if line.startswith("newsdesk_http_requests_total") and "/v1/documents" in line]  # fmt: skip
+    assert counted == [], counted
