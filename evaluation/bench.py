@@ -34,6 +34,9 @@ from contracts.wire import QUEUE_BY_STAGE, Stage
 from evaluation import bare, load
 from evaluation.bench_report import write_plot, write_report
 from evaluation.bench_stack import BenchStack
+from evaluation.occupancy import document_spans, occupancy
+from records.layout import Keys
+from records.policy import RecordSettings
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO / "seeds" / "article.txt"
@@ -95,8 +98,13 @@ def service(tmp: Path, corpus: list[load.Document], plan: Plan) -> dict[str, Any
             else:  # the same warm-up the bare run has
                 load.throughput(stack.base_url, corpus[:3])
             before, client_before = stack.cpu_seconds(), _own_cpu_seconds()
+            submitted_after = time.time()
             measured["corpus"] = load.throughput(stack.base_url, corpus)
             after, client_after = stack.cpu_seconds(), _own_cpu_seconds()
+            with stack.redis_client() as redis:
+                keys = Keys(RecordSettings().key_prefix)
+                spans = document_spans(redis, keys, created_after=submitted_after)
+            measured["pool"] = occupancy(spans, processes=concurrency)
             spent = {name: after[name] - before.get(name, 0.0) for name in after}
             spent["client"] = client_after - client_before
             measured["cpu_ms_per_document"] = {

@@ -9,9 +9,22 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.e2e
+from evaluation.occupancy import Span, occupancy
 
 
+def test_occupancy_counts_time_on_documents_and_the_waits_between_them() -> None:
+    spans = [Span(10.0, 10.040), Span(10.044, 10.084), Span(10.090, 10.130)]
+    one = occupancy(spans, processes=1)
+    assert one["pool_ms_per_document"] == 40.0
+    assert one["wall_ms_per_document"] == round(130 / 3, 1)
+    assert one["busy_share"] == round(120 / 130, 3)
+    assert (one["handoff_median_ms"], one["handoff_mean_ms"]) == (5.0, 5.0)
+    two = occupancy(spans, processes=2)  # the same time spread over twice the processes
+    assert two["busy_share"] == round(120 / 260, 3) and "handoff_median_ms" not in two
+    assert occupancy([], processes=1) == {}
+
+
+@pytest.mark.e2e
 def test_a_smoke_run_of_the_benchmark_measures_every_step_and_writes_the_report(
     tmp_path: Path,
 ) -> None:
@@ -32,6 +45,9 @@ def test_a_smoke_run_of_the_benchmark_measures_every_step_and_writes_the_report(
     spent = service["cpu_ms_per_document"]
     assert {"redis", "api", "worker", "worker pool", "client"} <= set(spent), spent
     assert spent["worker pool"] > 0, "the pool did the stages (CPU times tick every 10 ms)"
+    pool = service["pool"]  # read off the records of the documents just processed
+    assert 0 < pool["pool_ms_per_document"] <= 2 * pool["wall_ms_per_document"], pool
+    assert 0 < pool["busy_share"] <= 1, pool
     stopped, busy = report["intake"]
     assert stopped["accepted"] > 0 and stopped["every_accepted_queued"]
     assert busy["accepted"] > 0
