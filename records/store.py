@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from redis import Redis
@@ -20,7 +21,15 @@ from records.codec import DocumentRecord, decode_record
 from records.layout import Keys
 from records.policy import RecordPolicy, RecordSettings
 from records.wire import RedisWire, script_sha
-from records.writes import APPLY_SCRIPT, Plan, Write, apply_writes, script_arguments
+from records.writes import (
+    APPLY_SCRIPT,
+    GUARDED_APPLY_SCRIPT,
+    Plan,
+    Write,
+    apply_writes,
+    record_digest,
+    script_arguments,
+)
 
 OutcomeT = TypeVar("OutcomeT")
 APPLY_SHA = script_sha(APPLY_SCRIPT)
@@ -38,7 +47,24 @@ class NotARecord(RuntimeError):
 
 
 def _wrong_type(exc: ResponseError) -> bool:
-    return str(exc).startswith("WRONGTYPE")
+    return "WRONGTYPE" in str(exc)  # a script's error carries the command's inside its own
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A record as Redis answered it right after a write (its fields in Redis's order) and
+    their digest: the next transition of the same writer can be planned on it unread."""
+
+    doc_id: str
+    fields: dict[bytes, bytes]
+    digest: str
+
+    @classmethod
+    def of(cls, doc_id: str, fields: dict[bytes, bytes]) -> Snapshot:
+        return cls(doc_id, fields, record_digest(fields))
+
+    def record(self) -> DocumentRecord | None:
+        return decode_record(self.doc_id, self.fields)
 
 
 class RecordStore:
@@ -49,6 +75,7 @@ class RecordStore:
         self.keys = keys
         self.policy = policy
         self._apply_script = redis.register_script(APPLY_SCRIPT)
+        self._guarded_apply_script = redis.register_script(GUARDED_APPLY_SCRIPT)
 
     @classmethod
     def connect(cls, settings: RecordSettings) -> RecordStore:
@@ -84,19 +111,58 @@ class RecordStore:
 
     def transition(self, doc_id: str, planner: Planner[OutcomeT]) -> OutcomeT:
         """Plan on a WATCHed reading of the record and apply the plan in one MULTI."""
+        outcome, _ = self._watched(doc_id, planner, keep=False)
+        return outcome
+
+    def transition_kept(self, doc_id: str, planner: Planner[OutcomeT]) -> tuple[OutcomeT, Snapshot]:
+        """As ``transition``, and the record as it is after the plan's writes (read in the same
+        MULTI), for ``transition_from``."""
+        outcome, after = self._watched(doc_id, planner, keep=True)
+        return outcome, Snapshot.of(doc_id, after)
+
+    def transition_from(
+        self, snapshot: Snapshot, planner: Planner[OutcomeT]
+    ) -> tuple[OutcomeT, Snapshot]:
+        """Plan on ``snapshot`` and apply the plan in one script call that first checks the
+        record is still exactly the snapshot (one round trip instead of three); when it changed
+        meanwhile (a lease renewal, a cancellation), as ``transition_kept``."""
+        plan = planner(snapshot.record())
+        if not plan.writes:
+            return plan.outcome, snapshot
+        key = self.keys.document(snapshot.doc_id)
+        try:
+            after = self._guarded_apply_script(
+                keys=[key], args=[snapshot.digest, *script_arguments(plan.writes)]
+            )
+        except ResponseError as exc:
+            if _wrong_type(exc):
+                raise NotARecord(f"{key} is not a record") from exc
+            raise
+        if after is None:
+            return self.transition_kept(snapshot.doc_id, planner)
+        fields = dict(zip(after[::2], after[1::2], strict=True))
+        return plan.outcome, Snapshot.of(snapshot.doc_id, fields)
+
+    def _watched(
+        self, doc_id: str, planner: Planner[OutcomeT], *, keep: bool
+    ) -> tuple[OutcomeT, dict[bytes, bytes]]:
+        """The outcome, and with ``keep`` the record's fields after the writes (else empty)."""
         key = self.keys.document(doc_id)
         with self.redis.pipeline(transaction=True) as pipe:
             for _ in range(MAX_TRANSITION_TRIES):
                 try:
                     pipe.watch(key)  # type: ignore[no-untyped-call]
-                    plan = planner(decode_record(doc_id, pipe.hgetall(key)))
+                    read = cast(dict[bytes, bytes], pipe.hgetall(key))
+                    plan = planner(decode_record(doc_id, read))
                     if not plan.writes:
                         pipe.unwatch()
-                        return plan.outcome
+                        return plan.outcome, read if keep else {}
                     pipe.multi()
                     apply_writes(pipe, plan.writes)
-                    pipe.execute()
-                    return plan.outcome
+                    if keep:
+                        pipe.hgetall(key)
+                    replies = pipe.execute()
+                    return plan.outcome, cast(dict[bytes, bytes], replies[-1]) if keep else {}
                 except WatchError:
                     continue
                 except ResponseError as exc:

@@ -6,6 +6,7 @@ The same call works for redis-py's sync and asyncio pipelines, which buffer comm
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -169,9 +170,9 @@ def apply_writes(pipe: Any, writes: Sequence[Write]) -> None:
 # Planned writes that need no reading first (creating documents and batches) go to Redis as one
 # script call instead of a MULTI of a dozen commands: the same effect, atomic like MULTI (Redis
 # checks a script against maxmemory at its first write, so a refused one writes nothing), and a
-# fraction of the client-side work. ARGV is a flat list of operations, each its name and fields.
-APPLY_SCRIPT = """
-local i, n = 1, #ARGV
+# fraction of the client-side work. ARGV is a flat list of operations, each its name and fields,
+# from ARGV[i] on (``_OPERATIONS`` applies them; the scripts below set where they start).
+_OPERATIONS = """
 while i <= n do
   local op = ARGV[i]
   if op == 'HSET' then
@@ -232,8 +233,34 @@ while i <= n do
     return redis.error_reply('unknown operation ' .. tostring(op))
   end
 end
-return n
 """
+APPLY_SCRIPT = "local i, n = 1, #ARGV\n" + _OPERATIONS + "return n\n"
+
+# A transition planned on a record already in hand (the writer's own last write, returned by
+# Redis) instead of one read under WATCH: KEYS[1] is the record, ARGV[1] the digest of the
+# record the plan was made on (``record_digest``), the operations follow. Nothing is written,
+# and false is returned, unless the record is still exactly that one; otherwise the record as
+# it is after the writes, which the next such transition can be planned on.
+_DIGEST = """
+local function digest(flat)
+  local parts = {}
+  for j = 1, #flat do parts[j] = #flat[j] .. ':' .. flat[j] end
+  return redis.sha1hex(table.concat(parts, ','))
+end
+"""
+GUARDED_APPLY_SCRIPT = (
+    _DIGEST
+    + "if digest(redis.call('HGETALL', KEYS[1])) ~= ARGV[1] then return false end\n"
+    + "local i, n = 2, #ARGV\n"
+    + _OPERATIONS
+    + "return redis.call('HGETALL', KEYS[1])\n"
+)
+
+
+def record_digest(fields: Mapping[bytes, bytes]) -> str:
+    """The digest ``GUARDED_APPLY_SCRIPT`` computes of a hash, of its fields in Redis's order."""
+    parts = [b"%d:%s" % (len(item), item) for pair in fields.items() for item in pair]
+    return hashlib.sha1(b",".join(parts)).hexdigest()  # a fingerprint, not a secret
 
 
 def script_arguments(writes: Sequence[Write]) -> list[str | bytes | int | float]:

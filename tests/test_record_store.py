@@ -150,6 +150,61 @@ def test_a_transition_plans_again_when_the_record_changes_under_it(
     assert begun.outcome == BeginOutcome.BUSY
 
 
+def _refuse_reading(store: RecordStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From now on a transition that reads the record under WATCH fails the test."""
+
+    def watched(*_: object, **__: object) -> object:
+        raise AssertionError("planned on a fresh reading instead of the snapshot")
+
+    monkeypatch.setattr(store, "_watched", watched)
+
+
+def test_a_transition_from_the_writers_own_snapshot_needs_no_reading(
+    store: RecordStore, redis_client: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    doc_id = _new(store)
+    begun, snapshot = store.transition_kept(doc_id, lambda r: plan_begin(
+        store.keys, store.policy, r, Stage.CLEAN, run="me", now=utc_now()))  # fmt: skip
+    assert begun.outcome == BeginOutcome.STARTED
+    assert snapshot.fields == redis_client.hgetall(store.keys.document(doc_id))
+    _refuse_reading(store, monkeypatch)
+    stored, after = store.transition_from(snapshot, lambda r: plan_complete(
+        store.keys, store.policy, r, Stage.CLEAN, CleanResult(text="done"), run="me",
+        carry_on="next", now=utc_now()))  # fmt: skip
+    assert stored
+    assert after.fields == redis_client.hgetall(store.keys.document(doc_id)), "as Redis has it"
+    record = store.read(doc_id)
+    assert record is not None and record.stages[Stage.CLEAN].status == StageStatus.COMPLETED
+    assert record.stages[Stage.ENTITIES].holds("next"), "the next stage's lease, same write"
+    assert store.output(doc_id, Stage.CLEAN) == CleanResult(text="done").model_dump_json().encode()
+
+
+def test_a_transition_from_a_stale_snapshot_writes_nothing_and_plans_on_the_record(
+    store: RecordStore, redis_client: Redis
+) -> None:
+    doc_id = _new(store)
+    _, snapshot = store.transition_kept(doc_id, lambda r: plan_begin(
+        store.keys, store.policy, r, Stage.CLEAN, run="me", now=utc_now()))  # fmt: skip
+    # The document is cancelled after the snapshot: completing on the snapshot would undo that.
+    cancelled = store.transition(doc_id, lambda r: plan_cancel(
+        store.keys, store.policy, r, doc_id=doc_id, now=utc_now()))  # fmt: skip
+    assert cancelled == CancelOutcome.CANCELLED
+    seen: list[DocumentStatus] = []
+
+    def complete(record: object) -> object:
+        seen.append(record.status)  # type: ignore[attr-defined]
+        return plan_complete(store.keys, store.policy, record, Stage.CLEAN,  # type: ignore[arg-type]
+                             CleanResult(text="late"), run="me", now=utc_now())  # fmt: skip
+
+    stored, after = store.transition_from(snapshot, complete)  # type: ignore[arg-type]
+    assert seen == [DocumentStatus.PROCESSING, DocumentStatus.CANCELLED], "planned again"
+    assert not stored
+    assert store.output(doc_id, Stage.CLEAN) is None
+    assert after.fields == redis_client.hgetall(store.keys.document(doc_id))
+    record = store.read(doc_id)
+    assert record is not None and record.status == DocumentStatus.CANCELLED
+
+
 def test_the_reconciler_takes_over_a_dead_workers_stage_within_its_lease(
     store: RecordStore, redis_client: Redis
 ) -> None:

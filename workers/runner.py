@@ -23,7 +23,7 @@ from contracts.results import StageOutput
 from contracts.stages import STAGE_OUTPUTS
 from contracts.wire import Stage
 from records.codec import DocumentRecord, utc_now
-from records.store import RecordContention, RecordStore
+from records.store import RecordContention, RecordStore, Snapshot
 from records.transitions import (
     BeginOutcome,
     Begun,
@@ -116,7 +116,7 @@ class StageRunner:
             return "misrouted"
         step = Step(message.doc_id, stage, run=uuid.uuid4().hex)  # the run is the lease token
         try:
-            begun = self._begin(step)
+            begun, snapshot = self._begin(step)
         except TRANSIENT_ERRORS as exc:
             self._release(step, cause=exc)
             return "retry"
@@ -128,31 +128,37 @@ class StageRunner:
         outcome = "completed"
         while current is not None:
             try:
-                outcome, following = self._run_stage(current, record, carried)
+                outcome, following, snapshot = self._run_stage(current, record, carried, snapshot)
             except TRANSIENT_ERRORS as exc:
                 self._release(current, cause=exc)
                 return "retry"
             current = following
         return outcome
 
-    def _begin(self, step: Step) -> Begun:
-        """Take the stage's lease (or learn, and log, why the stage must not run)."""
+    def _begin(self, step: Step) -> tuple[Begun, Snapshot]:
+        """Take the stage's lease (or learn, and log, why the stage must not run), and the
+        record as this write left it."""
         store, stage = self.store, step.stage
         soft_limit = self.settings.soft_limit(stage)
-        begun = store.transition(step.doc_id, lambda record: plan_begin(
+        begun, snapshot = store.transition_kept(step.doc_id, lambda record: plan_begin(
             store.keys, store.policy, record, stage, run=step.run, now=utc_now(),
             soft_limit=soft_limit))  # fmt: skip
         if begun.outcome != BeginOutcome.STARTED or begun.record is None:
             level = logging.WARNING if begun.outcome == BeginOutcome.EXHAUSTED else logging.INFO
             log.log(level, "stage not run: %s", begun.outcome.value, extra={
                 "doc_id": step.doc_id, "stage": stage.value, "outcome": begun.outcome.value})  # fmt: skip
-        return begun
+        return begun, snapshot
 
     def _run_stage(
-        self, step: Step, record: DocumentRecord, carried: dict[Stage, StageOutput]
-    ) -> tuple[str, Step | None]:
-        """Compute one stage whose lease ``step.run`` holds and store its output: what happened,
-        and the stage this process runs next (its lease taken in the same write), if any."""
+        self,
+        step: Step,
+        record: DocumentRecord,
+        carried: dict[Stage, StageOutput],
+        snapshot: Snapshot,
+    ) -> tuple[str, Step | None, Snapshot]:
+        """Compute one stage whose lease ``step.run`` holds and store its output, planned on
+        ``snapshot`` (the record as this process last wrote it): what happened, the stage this
+        process runs next (its lease taken in the same write), if any, and the record after."""
         store, doc_id, stage, run = self.store, step.doc_id, step.stage, step.run
         began = time.perf_counter()
         with self.heartbeat.holding(doc_id, stage, run):
@@ -165,25 +171,25 @@ class StageRunner:
             store.transition(doc_id, lambda record: plan_fail(
                 store.keys, store.policy, record, stage, run=run, code=code, message=reason,
                 now=utc_now()))  # fmt: skip
-            return "failed", None
+            return "failed", None, snapshot
         skipped = STAGES[stage].is_skipped(result)
         following = self.settings.carries_on(stage)
         next_step = None
         if following is not None:  # plan_complete counts its start the same way
             attempt = record.stages[following].attempts + 1
             next_step = Step(doc_id, following, run=uuid.uuid4().hex, attempt=attempt)
-        stored = store.transition(doc_id, lambda record: plan_complete(
+        stored, snapshot = store.transition_from(snapshot, lambda record: plan_complete(
             store.keys, store.policy, record, stage, result, run=run, skipped=skipped,
             carry_on=next_step.run if next_step else None, now=utc_now()))  # fmt: skip
         if not stored:
             log.warning("result discarded: the lease was lost or the document ended meanwhile",
                         extra=context)  # fmt: skip
-            return "superseded", None
+            return "superseded", None, snapshot
         log.info("stage done", extra={**context,
                  "duration_ms": round((time.perf_counter() - began) * 1000, 1),
                  "outcome": "skipped" if skipped else "completed"})  # fmt: skip
         carried[stage] = result
-        return "completed", next_step
+        return "completed", next_step, snapshot
 
     def _compute(
         self, stage: Stage, record: DocumentRecord, carried: dict[Stage, StageOutput]
