@@ -5,7 +5,8 @@ On the same cores, one after the other:
     processes, with per-stage median milliseconds and words per second (e); optionally another
     checkout side by side (``--baseline``);
 (b) service: the same corpus through API -> Redis -> ``newsdesk worker`` with a client that polls
-    the oldest unfinished document every 100 ms; docs/s and the ratio to (a);
+    the oldest unfinished document every 100 ms; docs/s and the ratio to the bare pipeline with
+    as many processes, measured right before it, in several such pairs (the median ratio);
 (c) latency submit -> completed of the seed article at idle and under open-loop (Poisson) load
     at fractions of the service's measured capacity for it;
 (d) intake: accepted POST /v1/documents per second (wrk, 32 connections, 5.5 KB JSON) with the
@@ -22,6 +23,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import tempfile
 import time
 from collections.abc import Iterator
@@ -54,18 +56,20 @@ class Plan:
     capacity_documents: int
     intake_seconds: int
     service_concurrency: tuple[int, ...]
+    # Service runs per worker count, each right after a bare run with as many processes.
+    service_rounds: int
     # (strict durability, API processes, also measured with the workers busy)
     intake_configs: tuple[tuple[bool, int, bool], ...]
 
 
 FULL = Plan(
     limit=None, rounds=1, latency_samples=40, load_fractions=(0.25, 0.5, 0.7, 0.9),
-    load_seconds=40, capacity_documents=80, intake_seconds=10, service_concurrency=(2, 1),
+    load_seconds=40, capacity_documents=80, intake_seconds=10, service_concurrency=(2, 1), service_rounds=3,
     intake_configs=((False, 1, True), (False, 2, True), (True, 2, False)),
 )  # fmt: skip
 SMOKE = Plan(
     limit=4, rounds=1, latency_samples=3, load_fractions=(0.5,), load_seconds=3,
-    capacity_documents=4, intake_seconds=2, service_concurrency=(2,),
+    capacity_documents=4, intake_seconds=2, service_concurrency=(2,), service_rounds=1,
     intake_configs=((False, 1, True),),
 )  # fmt: skip
 
@@ -81,9 +85,12 @@ def running(data_dir: Path, *, strict: bool = False) -> Iterator[BenchStack]:
         stack.close()
 
 
-def service(tmp: Path, corpus: list[load.Document], plan: Plan) -> dict[str, Any]:
-    """(b), (c), (f), (g): the corpus through the real stack with 2 and with 1 worker process;
-    the latency curve with 2."""
+def service(tmp: Path, corpus_rows: list[dict[str, str]], plan: Plan) -> dict[str, Any]:
+    """(b), (c), (f), (g): the corpus through the real stack with 2 and with 1 worker process,
+    ``plan.service_rounds`` times each, every time right after the bare pipeline with as many
+    processes (the ratio of each pair; the round with the median ratio is reported whole); the
+    latency curve with 2."""
+    corpus = [load.Document(d["content"], d["content_type"]) for d in corpus_rows]
     seed = load.Document(SEED.read_text(encoding="utf-8"), "text/plain")
     report: dict[str, Any] = {}
     for concurrency in plan.service_concurrency:
@@ -97,24 +104,51 @@ def service(tmp: Path, corpus: list[load.Document], plan: Plan) -> dict[str, Any
                 )
             else:  # the same warm-up the bare run has
                 load.throughput(stack.base_url, corpus[:3])
-            before, client_before = stack.cpu_seconds(), _own_cpu_seconds()
-            submitted_after = time.time()
-            measured["corpus"] = load.throughput(stack.base_url, corpus)
-            after, client_after = stack.cpu_seconds(), _own_cpu_seconds()
-            with stack.redis_client() as redis:
-                keys = Keys(RecordSettings().key_prefix)
-                spans = document_spans(redis, keys, created_after=submitted_after)
-            measured["pool"] = occupancy(spans, processes=concurrency)
-            spent = {name: after[name] - before.get(name, 0.0) for name in after}
-            spent["client"] = client_after - client_before
-            measured["cpu_ms_per_document"] = {
-                name: round(seconds * 1000 / len(corpus), 1) for name, seconds in spent.items()
-            }
+            rounds = [
+                paired_round(stack, corpus_rows, corpus, concurrency)
+                for _ in range(plan.service_rounds)
+            ]
+            ratios = sorted(r["service_over_bare"] for r in rounds)
+            middle = next(r for r in rounds if r["service_over_bare"] == ratios[len(ratios) // 2])
+            measured.update(middle)
+            measured["paired_ratios"] = [r["service_over_bare"] for r in rounds]
             measured["worker_rss_mb"] = stack.worker_rss_mb()
             if concurrency == max(plan.service_concurrency):
                 measured["latency_under_load"] = latency_curve(stack, seed, plan)
             report[str(concurrency)] = measured
     return report
+
+
+def paired_round(
+    stack: BenchStack,
+    corpus_rows: list[dict[str, str]],
+    corpus: list[load.Document],
+    processes: int,
+) -> dict[str, Any]:
+    """The bare pipeline with ``processes`` processes (the stack idle meanwhile), then the same
+    corpus through the stack: both rates, their ratio, the CPU per document of every process in
+    the service run and how busy its pool was."""
+    bare_run = bare.measure(REPO, corpus_rows, processes=(processes,), blas_threads=1)
+    bare_rate = bare_run["docs_per_second"][str(processes)]
+    before, client_before = stack.cpu_seconds(), _own_cpu_seconds()
+    began = time.time()
+    throughput = load.throughput(stack.base_url, corpus)
+    ended = time.time()
+    after, client_after = stack.cpu_seconds(), _own_cpu_seconds()
+    spent = {name: after[name] - before.get(name, 0.0) for name in after}
+    spent["client"] = client_after - client_before
+    with stack.redis_client() as redis:
+        keys = Keys(RecordSettings().key_prefix)
+        spans = document_spans(redis, keys, created_after=began, created_before=ended)
+    return {
+        "bare_docs_per_second": bare_rate,
+        "corpus": throughput,
+        "service_over_bare": round(throughput["docs_per_second"] / bare_rate, 3),
+        "cpu_ms_per_document": {
+            name: round(seconds * 1000 / len(corpus), 1) for name, seconds in spent.items()
+        },
+        "pool": occupancy(spans, processes=processes),
+    }
 
 
 def _own_cpu_seconds() -> float:
@@ -184,15 +218,11 @@ def run(
     if baseline is not None:
         report["bare"]["baseline_label"] = baseline_label
     with tempfile.TemporaryDirectory(prefix="newsdesk-bench-") as tmp:
-        report["service"] = service(Path(tmp), corpus, plan)
+        report["service"] = service(Path(tmp), corpus_rows, plan)
         report["intake"] = intake(Path(tmp), plan) if load.wrk_available() else "wrk not installed"
-    bare_rate = report["bare"]["now"]["median_docs_per_second"]
     report["ratios"] = {
-        f"service/bare, {n} process(es)": round(
-            report["service"][n]["corpus"]["docs_per_second"] / bare_rate[n], 2
-        )
-        for n in report["service"]
-        if n in bare_rate
+        f"service/bare, {n} process(es)": round(statistics.median(measured["paired_ratios"]), 2)
+        for n, measured in report["service"].items()
     }
     if {"1", "2"} <= set(report["service"]):
         report["ratios"]["service, 2 workers / 1 worker"] = round(
@@ -200,6 +230,7 @@ def run(
             / report["service"]["1"]["corpus"]["docs_per_second"],
             2,
         )
+    bare_rate = report["bare"]["now"]["median_docs_per_second"]
     if {"1", "2"} <= set(bare_rate):
         report["ratios"]["bare, 2 processes / 1 process"] = round(
             bare_rate["2"] / bare_rate["1"], 2

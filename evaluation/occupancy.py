@@ -28,15 +28,17 @@ class Span:
     finished: float
 
 
-def document_spans(redis: Redis, keys: Keys, *, created_after: float) -> list[Span]:
-    """The span of every completed document created after ``created_after`` (epoch seconds)."""
+def document_spans(
+    redis: Redis, keys: Keys, *, created_after: float, created_before: float
+) -> list[Span]:
+    """The span of every completed document created between the two times (epoch seconds)."""
     spans: list[Span] = []
     for key in redis.scan_iter(match=keys.document("*"), count=1000):
         doc_id = key.decode().removeprefix(keys.document(""))
         if ":" in doc_id:  # the document's other keys (content, outputs, events)
             continue
         record = decode_record(doc_id, redis.hgetall(key))
-        if record is None or record.created_at.timestamp() < created_after:
+        if record is None or not created_after <= record.created_at.timestamp() <= created_before:
             continue
         started = record.stages[STAGE_ORDER[0]].started_at
         finished = record.stages[STAGE_ORDER[-1]].finished_at
