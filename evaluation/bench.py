@@ -64,7 +64,7 @@ class Plan:
 
 FULL = Plan(
     limit=None, rounds=1, latency_samples=40, load_fractions=(0.25, 0.5, 0.7, 0.9),
-    load_seconds=40, capacity_documents=80, intake_seconds=10, service_concurrency=(2, 1), service_rounds=3,
+    load_seconds=40, capacity_documents=80, intake_seconds=10, service_concurrency=(2, 1), service_rounds=5,
     intake_configs=((False, 1, True), (False, 2, True), (True, 2, False)),
 )  # fmt: skip
 SMOKE = Plan(

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from evaluation.occupancy import Span, occupancy
+from evaluation.record_writes import measure as measure_record_writes
 
 
 def test_occupancy_counts_time_on_documents_and_the_waits_between_them() -> None:
@@ -58,3 +59,9 @@ def test_a_smoke_run_of_the_benchmark_measures_every_step_and_writes_the_report(
     markdown = (tmp_path / "BENCHMARKS.md").read_text()
     assert "| target | measured | met |" in markdown and "## (d) Intake" in markdown
     assert (tmp_path / "benchmarks.png").stat().st_size > 10_000
+
+
+def test_the_record_writes_benchmark_carries_documents_through_both_ways() -> None:
+    report = measure_record_writes(rounds=1, documents=3)  # each way checks its documents completed
+    for way in ("watched", "snapshot"):
+        assert report[way]["median_wall_ms_per_document"] > 0  # type: ignore[index]

@@ -1,0 +1,138 @@
+"""What a worker's record writes cost per document, the two ways the record store can make them.
+
+A worker begins a document's first stage and completes its three stages (carrying each on to
+the next): four transitions. ``watched``: each reads the record under WATCH and applies its plan
+in a MULTI (``RecordStore.transition``). ``snapshot``: the first reads the record back in its
+MULTI and every completion is planned on the record as the previous write left it and applied by
+one guarded script call (``transition_kept``, ``transition_from``), as ``workers.runner`` does.
+Both run against an embedded redis-server, alternating rounds, with the seed article's real
+stage outputs. Run ``python -m evaluation.record_writes [--rounds N] [--documents N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+import uuid
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from contracts.documents import DocumentOptions
+from contracts.results import StageOutput
+from contracts.wire import STAGE_ORDER, Stage
+from newsdesk.embedded_redis import start_redis
+from records.codec import DocumentRecord, utc_now
+from records.policy import RecordSettings
+from records.store import Planner, RecordStore
+from records.transitions import NewDocument, plan_begin, plan_complete, plan_create
+from records.writes import Plan
+from workers.pipeline.nlp import load_nlp
+from workers.settings import WorkerSettings
+from workers.stages import STAGES, StageInputs
+
+SEED = Path(__file__).resolve().parent.parent / "seeds" / "article.txt"
+
+
+def _create(store: RecordStore, content: str) -> str:
+    doc_id = uuid.uuid4().hex
+    document = NewDocument(doc_id=doc_id, content=content, content_type="text/plain",
+                           options=DocumentOptions())  # fmt: skip
+    store.apply(plan_create(store.keys, store.policy, document, now=utc_now()).writes)
+    return doc_id
+
+
+def _stage_outputs(store: RecordStore, content: str) -> dict[Stage, StageOutput]:
+    """The seed article's real outputs, computed once."""
+    record = store.read(_create(store, content))
+    assert record is not None
+    model = WorkerSettings().spacy_model
+    outputs: dict[Stage, StageOutput] = {}
+    for stage in STAGE_ORDER:
+        inputs = StageInputs(record=record, content=content, outputs=dict(outputs),
+                             nlp=lambda: load_nlp(model))  # fmt: skip
+        outputs[stage] = STAGES[stage].compute(inputs)
+    return outputs
+
+
+def _begin(store: RecordStore, run: str, record: DocumentRecord | None) -> Plan[Any]:
+    return plan_begin(store.keys, store.policy, record, STAGE_ORDER[0], run=run, now=utc_now())
+
+
+def _complete(
+    store: RecordStore, stage: Stage, output: StageOutput, run: str, following: str | None,
+    record: DocumentRecord | None,
+) -> Plan[bool]:  # fmt: skip
+    return plan_complete(store.keys, store.policy, record, stage, output, run=run,
+                         carry_on=following, now=utc_now())  # fmt: skip
+
+
+def planners(store: RecordStore, outputs: dict[Stage, StageOutput]) -> list[Planner[Any]]:
+    """One document's four transitions, as a worker carrying it through makes them."""
+    runs = [uuid.uuid4().hex for _ in STAGE_ORDER]
+    following: list[str | None] = [*runs[1:], None]
+    steps: list[Planner[Any]] = [partial(_begin, store, runs[0])]
+    for stage, run, after in zip(STAGE_ORDER, runs, following, strict=True):
+        steps.append(partial(_complete, store, stage, outputs[stage], run, after))
+    return steps
+
+
+def watched(store: RecordStore, doc_id: str, steps: list[Planner[Any]]) -> None:
+    for step in steps:
+        store.transition(doc_id, step)
+
+
+def snapshot(store: RecordStore, doc_id: str, steps: list[Planner[Any]]) -> None:
+    _, kept = store.transition_kept(doc_id, steps[0])
+    for step in steps[1:]:
+        _, kept = store.transition_from(kept, step)
+
+
+def measure(*, rounds: int, documents: int) -> dict[str, object]:
+    content = SEED.read_text(encoding="utf-8")
+    with tempfile.TemporaryDirectory() as tmp:
+        server, url = start_redis(data_dir=Path(tmp), fsync_every_write=False, maxmemory="2gb")
+        try:
+            store = RecordStore.connect(RecordSettings(redis_url=url))
+            outputs = _stage_outputs(store, content)
+            ways = {"watched": watched, "snapshot": snapshot}
+            samples: dict[str, list[tuple[float, float]]] = {name: [] for name in ways}
+            for _ in range(rounds):
+                for name, way in ways.items():
+                    ids = [_create(store, content) for _ in range(documents)]
+                    cpu, wall = time.process_time(), time.perf_counter()
+                    for doc_id in ids:
+                        way(store, doc_id, planners(store, outputs))
+                    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+                    samples[name].append((wall * 1000 / documents, cpu * 1000 / documents))
+                    last = store.read(ids[-1])
+                    assert last is not None and last.status.value == "completed", name
+            store.redis.close()
+        finally:
+            server.terminate()
+            server.wait()
+    report: dict[str, object] = {"rounds": rounds, "documents_per_round": documents}
+    for name, measured in samples.items():
+        report[name] = {
+            "median_wall_ms_per_document": round(statistics.median(w for w, _ in measured), 3),
+            "median_client_cpu_ms_per_document": round(
+                statistics.median(c for _, c in measured), 3
+            ),
+        }
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m evaluation.record_writes", description=__doc__)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--documents", type=int, default=200)
+    args = parser.parse_args(argv)
+    print(json.dumps(measure(rounds=args.rounds, documents=args.documents), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
