@@ -5,8 +5,9 @@ the next): four transitions. ``watched``: each reads the record under WATCH and 
 in a MULTI (``RecordStore.transition``). ``snapshot``: the first reads the record back in its
 MULTI and every completion is planned on the record as the previous write left it and applied by
 one guarded script call (``transition_kept``, ``transition_from``), as ``workers.runner`` does.
-Both run against an embedded redis-server, alternating rounds, with the seed article's real
-stage outputs. Run ``python -m evaluation.record_writes [--rounds N] [--documents N]``.
+Both run against an embedded redis-server, alternating (their order swapped every round), with
+the seed article's real stage outputs; Redis's command statistics count the WATCHes each way
+took. Run ``python -m evaluation.record_writes [--rounds N] [--documents N]``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import time
 import uuid
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from contracts.documents import DocumentOptions
 from contracts.results import StageOutput
@@ -91,6 +92,12 @@ def snapshot(store: RecordStore, doc_id: str, steps: list[Planner[Any]]) -> None
         _, kept = store.transition_from(kept, step)
 
 
+def _watch_calls(store: RecordStore) -> int:
+    """How many WATCH commands the server has run (its command statistics)."""
+    stats = cast(dict[str, dict[str, int]], store.redis.info("commandstats"))
+    return stats.get("cmdstat_watch", {}).get("calls", 0)
+
+
 def measure(*, rounds: int, documents: int) -> dict[str, object]:
     content = SEED.read_text(encoding="utf-8")
     with tempfile.TemporaryDirectory() as tmp:
@@ -98,15 +105,18 @@ def measure(*, rounds: int, documents: int) -> dict[str, object]:
         try:
             store = RecordStore.connect(RecordSettings(redis_url=url))
             outputs = _stage_outputs(store, content)
-            ways = {"watched": watched, "snapshot": snapshot}
-            samples: dict[str, list[tuple[float, float]]] = {name: [] for name in ways}
-            for _ in range(rounds):
-                for name, way in ways.items():
+            ways = [("watched", watched), ("snapshot", snapshot)]
+            samples: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in ways}
+            watches: dict[str, int] = dict.fromkeys(samples, 0)
+            for index in range(rounds):
+                for name, way in ways if index % 2 == 0 else ways[::-1]:
                     ids = [_create(store, content) for _ in range(documents)]
+                    watched_before = _watch_calls(store)
                     cpu, wall = time.process_time(), time.perf_counter()
                     for doc_id in ids:
                         way(store, doc_id, planners(store, outputs))
                     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+                    watches[name] += _watch_calls(store) - watched_before
                     samples[name].append((wall * 1000 / documents, cpu * 1000 / documents))
                     last = store.read(ids[-1])
                     assert last is not None and last.status.value == "completed", name
@@ -121,6 +131,8 @@ def measure(*, rounds: int, documents: int) -> dict[str, object]:
             "median_client_cpu_ms_per_document": round(
                 statistics.median(c for _, c in measured), 3
             ),
+            # 4 the WATCH way; 1 (the begin) when every completion took the one-call path
+            "watches_per_document": round(watches[name] / (rounds * documents), 2),
         }
     return report
 

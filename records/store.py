@@ -24,7 +24,11 @@ from records.wire import RedisWire, script_sha
 from records.writes import (
     APPLY_SCRIPT,
     GUARDED_APPLY_SCRIPT,
+    Delete,
+    HashDelete,
+    ListRemove,
     Plan,
+    ScoreRemove,
     Write,
     apply_writes,
     record_digest,
@@ -47,7 +51,12 @@ class NotARecord(RuntimeError):
 
 
 def _wrong_type(exc: ResponseError) -> bool:
-    return "WRONGTYPE" in str(exc)  # a script's error carries the command's inside its own
+    return str(exc).startswith("WRONGTYPE")
+
+
+# Redis refuses a script at maxmemory only at its first write that may grow memory: a plan that
+# begins with a deletion goes the MULTI way, which is refused whole.
+_SHRINKING = (HashDelete, Delete, ScoreRemove, ListRemove)
 
 
 @dataclass(frozen=True)
@@ -127,15 +136,17 @@ class RecordStore:
         record is still exactly the snapshot (one round trip instead of three); when it changed
         meanwhile (a lease renewal, a cancellation), as ``transition_kept``."""
         plan = planner(snapshot.record())
-        if not plan.writes:
-            return plan.outcome, snapshot
+        if not plan.writes or isinstance(plan.writes[0], _SHRINKING):
+            # Nothing to write: an outcome the snapshot alone must not vouch for. Or a plan the
+            # script could half-apply at maxmemory.
+            return self.transition_kept(snapshot.doc_id, planner)
         key = self.keys.document(snapshot.doc_id)
         try:
             after = self._guarded_apply_script(
                 keys=[key], args=[snapshot.digest, *script_arguments(plan.writes)]
             )
         except ResponseError as exc:
-            if _wrong_type(exc):
+            if self.redis.type(key) not in (b"hash", b"none"):
                 raise NotARecord(f"{key} is not a record") from exc
             raise
         if after is None:

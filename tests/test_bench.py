@@ -65,3 +65,5 @@ def test_the_record_writes_benchmark_carries_documents_through_both_ways() -> No
     report = measure_record_writes(rounds=1, documents=3)  # each way checks its documents completed
     for way in ("watched", "snapshot"):
         assert report[way]["median_wall_ms_per_document"] > 0  # type: ignore[index]
+    assert report["watched"]["watches_per_document"] == 4  # type: ignore[index]
+    assert report["snapshot"]["watches_per_document"] == 1, "completions took the one-call path"  # type: ignore[index]
