@@ -98,10 +98,8 @@ def _ceiling(report: dict[str, Any], runs: dict[str, dict[str, float]]) -> list[
     for n, spent in sorted(runs.items()):
         if int(n) < cpus:
             continue
-        most, bare_rate = (
-            cpus * 1000 / sum(spent.values()),
-            report["service"][n]["bare_docs_per_second"],
-        )
+        most = cpus * 1000 / sum(spent.values())
+        bare_rate = report["service"][n]["bare_docs_per_second"]
         lines += ["", f"With {n} worker processes on {cpus} CPUs, every core busy: at most "
                   f"{most:.1f} docs/s with these processes' {sum(spent.values()):.1f} ms of CPU "
                   f"per document, {most / bare_rate:.2f} of the bare pipeline's {bare_rate} "
