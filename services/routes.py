@@ -19,6 +19,7 @@ from contracts.documents import (
     DocumentStatusView,
     DocumentView,
 )
+from records.codec import DocumentRecord
 from records.store import NotARecord, RecordContention
 from records.transitions import CancelOutcome
 from records.view import stage_view
@@ -78,12 +79,15 @@ async def read_document(
         else:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + wait
-            with notifier.watching(doc_id) as changed:  # before reading: no change is missed
-                view = await _view_or_raise(documents, doc_id, owner)
-                while view.status not in FINISHED_STATUSES:
+            # Watching before reading: no change is missed. A change wakes the request to read
+            # the record alone; the results are read once, when the wait is over.
+            with notifier.watching(doc_id) as changed:
+                record = await _record_or_raise(documents, doc_id, owner)
+                while record.visible_status() not in FINISHED_STATUSES:
                     if not await wait_for_change(changed, deadline - loop.time()):
                         break
-                    view = await _view_or_raise(documents, doc_id, owner)
+                    record = await _record_or_raise(documents, doc_id, owner)
+            view = await _view_or_raise(documents, doc_id, owner)
     except RedisError as exc:
         raise unavailable(settings, exc, "try again later") from exc
     response.headers["ETag"] = view_etag(view)
@@ -102,6 +106,18 @@ async def _view_or_raise(documents: DocumentService, doc_id: str, owner: str) ->
     return view
 
 
+async def _record_or_raise(documents: DocumentService, doc_id: str, owner: str) -> DocumentRecord:
+    try:
+        record = await documents.record(doc_id, owner=owner)
+    except NotARecord as exc:
+        raise DocumentNotFound(f"no document with id {doc_id}") from exc
+    if record is None:
+        if await documents.is_gone(doc_id, owner=owner):
+            raise DocumentExpired(f"document {doc_id} has expired or was deleted")
+        raise DocumentNotFound(f"no document with id {doc_id}")
+    return record
+
+
 @v1.get("/documents/{doc_id}/status", response_model=DocumentStatusView, responses=ERRORS)
 async def read_status(
     doc_id: str, documents: DocumentsDep, settings: SettingsDep, owner: AdmittedDep
@@ -109,15 +125,9 @@ async def read_status(
     """Status and per-stage progress only, without results: one small Redis round trip."""
     known_id(doc_id)
     try:
-        record = await documents.record(doc_id, owner=owner)
-        if record is None and await documents.is_gone(doc_id, owner=owner):
-            raise DocumentExpired(f"document {doc_id} has expired or was deleted")
-    except NotARecord as exc:
-        raise DocumentNotFound(f"no document with id {doc_id}") from exc
+        record = await _record_or_raise(documents, doc_id, owner)
     except RedisError as exc:
         raise unavailable(settings, exc, "try again later") from exc
-    if record is None:
-        raise DocumentNotFound(f"no document with id {doc_id}")
     return DocumentStatusView(
         id=doc_id,
         status=record.visible_status(),
@@ -222,9 +232,10 @@ async def _events(
                         yield _sse(event_id, kind, payload)
                         return
                     yield _sse(event_id, kind, data)
-                if not events:
-                    view = await documents.view(doc_id, owner=owner)
-                    if view is None or view.status in FINISHED_STATUSES:
+                if not events:  # a change without an event: did the document finish?
+                    record = await documents.record(doc_id, owner=owner)
+                    if record is None or record.visible_status() in FINISHED_STATUSES:
+                        view = await documents.view(doc_id, owner=owner) if record else None
                         payload = view.model_dump_json() if view else json.dumps({"id": doc_id})
                         yield _sse(last_id or "0-1", "document", payload)
                         return

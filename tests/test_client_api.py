@@ -60,13 +60,25 @@ def _submit(client: httpx.Client, text: str = ARTICLE, **options: object) -> str
     return str(response.json()["id"])
 
 
-def test_long_poll_answers_as_soon_as_the_document_finishes(stack: Stack) -> None:
+def _calls(redis_client: Redis, command: str) -> int:
+    return int(redis_client.info("commandstats").get(f"cmdstat_{command}", {}).get("calls", 0))
+
+
+def test_long_poll_answers_as_soon_as_the_document_finishes(
+    stack: Stack, redis_client: Redis
+) -> None:
     with stack.client() as client:
         doc_id = _submit(client)
+        outputs_read = _calls(redis_client, "mget")
         response = client.get(f"/v1/documents/{doc_id}", params={"wait": 60}, timeout=70)
         answered = datetime.now(UTC)
+        outputs_read = _calls(redis_client, "mget") - outputs_read
     view = response.json()
     assert response.status_code == 200 and view["status"] == "completed"
+    assert view["result"]["summary"]["sentences"]
+    # Each change of the document woke the request to read its record; the stage outputs (one
+    # MGET) were read once, for the answer.
+    assert outputs_read == 1
     finished = datetime.fromisoformat(view["updated_at"])
     late = (answered - finished).total_seconds()
     print(f"\nlong-poll answered {late:.2f}s after the document finished")
