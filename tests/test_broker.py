@@ -7,10 +7,13 @@ import json
 import pickle
 
 import pytest
+from kombu.connection import Connection
+from kombu.simple import SimpleQueue
 
 from contracts.wire import TASK_BY_STAGE, Stage
 from records.celery_message import stage_message
-from workers.broker import envelope_problem
+from tests.conftest import RedisServer
+from workers.broker import TRANSPORT, envelope_problem
 
 OURS = frozenset(TASK_BY_STAGE.values())
 GOOD = json.loads(stage_message(doc_id="a" * 32, stage=Stage.CLEAN, tag="t"))
@@ -47,3 +50,20 @@ def test_our_own_stage_messages_pass() -> None:
 def test_anything_else_is_refused_with_a_reason(entry: bytes | str, problem: str) -> None:
     payload, found = envelope_problem(entry, OURS)
     assert payload is None and found is not None and problem in found, found
+
+
+def test_the_consumer_reuses_one_redis_client_for_its_acks(redis_server: RedisServer) -> None:
+    # kombu would build a new client for every ack and every delivery it records.
+    with Connection(redis_server.url, transport=TRANSPORT) as connection:  # type: ignore[no-untyped-call]
+        channel = connection.default_channel
+        with channel.conn_or_acquire() as first, channel.conn_or_acquire() as second:
+            assert first is second and first.ping()
+        queue = SimpleQueue(channel, "broker-test")  # type: ignore[no-untyped-call]
+        channel.client.lpush("broker-test", stage_message(doc_id="c" * 32, stage=Stage.CLEAN,
+                                                          tag="t"))  # fmt: skip
+        message = queue.get(timeout=5)  # type: ignore[no-untyped-call]
+        assert channel.qos._delivered  # recorded as unacknowledged, in Redis too
+        assert channel.client.hlen(channel.unacked_key) == 1
+        message.ack()
+        assert channel.client.hlen(channel.unacked_key) == 0
+        queue.close()  # type: ignore[no-untyped-call]
