@@ -121,7 +121,8 @@ class Keys:
 
     @property
     def notifications(self) -> str:
-        """Pub/sub channel carrying the id of every document whose state changed."""
+        """Pub/sub channel carrying the id of every document whose state changed, and the kind
+        of the change (``notification``)."""
         return f"{self.prefix}notify"
 
     @property
@@ -160,3 +161,18 @@ class Keys:
             self.events(doc_id),
             *(self.output(doc_id, stage) for stage in STAGE_ORDER),
         ]
+
+
+# The kind of event that ends a document (completed, failed or cancelled).
+FINISHING_EVENT = "document"
+
+
+def notification(doc_id: str, event: str) -> str:
+    """What the notification channel carries for one change: the id, then the event's kind."""
+    return f"{doc_id} {event}"
+
+
+def parse_notification(message: str) -> tuple[str, str | None]:
+    """The document id and the event kind of a notification (None if it names none)."""
+    doc_id, _, event = message.partition(" ")
+    return doc_id, event or None

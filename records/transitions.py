@@ -80,7 +80,7 @@ def _event(keys: Keys, policy: RecordPolicy, doc_id: str, kind: str, **data: obj
     return [
         AppendEvent(keys.events(doc_id), {"event": kind, "data": event_payload(**data)},
                     policy.event_stream_length),
-        Publish(keys.notifications, doc_id),
+        Publish(keys.notifications, layout.notification(doc_id, kind)),
     ]  # fmt: skip
 
 
@@ -403,7 +403,7 @@ def plan_complete(
             *webhook,
             *_event(keys, policy, doc_id, "stage", stage=stage.value, stage_status=done.value,
                     attempt=current.attempts, status=DocumentStatus.COMPLETED.value),
-            *_event(keys, policy, doc_id, "document", status=DocumentStatus.COMPLETED.value),
+            *_event(keys, policy, doc_id, layout.FINISHING_EVENT, status=DocumentStatus.COMPLETED.value),
             metrics.count(keys, "documents_completed_total"),
         ]  # fmt: skip
         return Plan(True, writes)
@@ -464,7 +464,7 @@ def plan_fail(
         *_event(keys, policy, doc_id, "stage", stage=stage.value,
                 stage_status=StageStatus.FAILED.value, attempt=current.attempts,
                 status=DocumentStatus.FAILED.value),
-        *_event(keys, policy, doc_id, "document", status=DocumentStatus.FAILED.value,
+        *_event(keys, policy, doc_id, layout.FINISHING_EVENT, status=DocumentStatus.FAILED.value,
                 error=error.model_dump()),
         *metrics.observe(keys, "stage_duration_seconds",
                          (now - (current.started_at or now)).total_seconds(),
@@ -584,7 +584,7 @@ def plan_quarantine(
             layout.FINISHED_AT: encode_time(now),
         }),
         *_retire(keys, policy, record),
-        *_event(keys, policy, doc_id, "document", status=DocumentStatus.FAILED.value,
+        *_event(keys, policy, doc_id, layout.FINISHING_EVENT, status=DocumentStatus.FAILED.value,
                 error=error.model_dump()),
         metrics.count(keys, "documents_failed_total", code=error.code),
     ])  # fmt: skip
@@ -640,7 +640,7 @@ def plan_cancel(
         HashSet(keys.document(doc_id), fields),
         *writes,
         *_retire(keys, policy, record),
-        *_event(keys, policy, doc_id, "document", status=DocumentStatus.CANCELLED.value),
+        *_event(keys, policy, doc_id, layout.FINISHING_EVENT, status=DocumentStatus.CANCELLED.value),
         metrics.count(keys, "documents_cancelled_total"),
     ])  # fmt: skip
 

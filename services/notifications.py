@@ -1,10 +1,11 @@
 """Waking requests that wait on a document (long-poll, event streams) without polling Redis.
 
-Every record transition publishes the document's id on one pub/sub channel. Each API process
-holds a single subscription and a table of waiters per document id; a message sets the
-waiters' events. A thousand waiting clients are a thousand idle futures: no CPU, no Redis
-traffic. When the subscription breaks, every waiter is woken (it re-reads the record, so no
-change is missed) and the subscription is re-established.
+Every record transition publishes the document's id and the kind of its event on one pub/sub
+channel. Each API process holds a single subscription and a table of waiters per document id; a
+message sets the events of the waiters it concerns: every change for an event stream, only the
+end of the document for a long-poll. A thousand waiting clients are a thousand idle futures: no
+CPU, no Redis traffic. When the subscription breaks, every waiter is woken (it re-reads the
+record, so no change is missed) and the subscription is re-established.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import AsyncIterator, Iterator
 
 from redis.exceptions import RedisError
 
+from records.layout import FINISHING_EVENT, parse_notification
 from records.wire import Subscription
 
 log = logging.getLogger("newsdesk.api")
@@ -31,7 +33,8 @@ class Notifier:
     def __init__(self, redis_url: str, channel: str) -> None:
         self.redis_url = redis_url
         self.channel = channel
-        self.waiters: defaultdict[str, set[asyncio.Event]] = defaultdict(set)
+        # Per document id, each waiter's event and whether only the document's end concerns it.
+        self.waiters: defaultdict[str, dict[asyncio.Event, bool]] = defaultdict(dict)
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self.subscribed = asyncio.Event()
@@ -47,16 +50,17 @@ class Notifier:
                 await asyncio.wait_for(self._task, STOP_TIMEOUT_SECONDS)
 
     @contextlib.contextmanager
-    def watching(self, doc_id: str) -> Iterator[asyncio.Event]:
-        """An event set whenever ``doc_id`` changes (or the subscription was interrupted)."""
+    def watching(self, doc_id: str, *, end_only: bool = False) -> Iterator[asyncio.Event]:
+        """An event set whenever ``doc_id`` changes, or with ``end_only`` when it finishes (and
+        whenever the subscription was interrupted)."""
         event = asyncio.Event()
-        self.waiters[doc_id].add(event)
+        self.waiters[doc_id][event] = end_only
         try:
             yield event
         finally:
             waiting = self.waiters.get(doc_id)
             if waiting is not None:
-                waiting.discard(event)
+                waiting.pop(event, None)
                 if not waiting:
                     del self.waiters[doc_id]
 
@@ -68,9 +72,8 @@ class Notifier:
     async def _listen(self) -> None:
         while not self._stopping:
             try:
-                async for doc_id in self._messages():
-                    for event in self.waiters.get(doc_id, ()):
-                        event.set()
+                async for message in self._messages():
+                    self._notify(*parse_notification(message))
             except (RedisError, OSError) as exc:
                 log.warning("notifications interrupted (%s); waiters re-read", type(exc).__name__)
             self.subscribed.clear()
@@ -87,6 +90,12 @@ class Notifier:
                 yield data.decode(errors="replace")
         finally:
             await subscription.close()
+
+    def _notify(self, doc_id: str, kind: str | None) -> None:
+        ends = kind in (FINISHING_EVENT, None)  # a message naming no event may be anything
+        for event, end_only in self.waiters.get(doc_id, {}).items():
+            if ends or not end_only:
+                event.set()
 
     def _wake_all(self) -> None:
         for events in self.waiters.values():

@@ -20,6 +20,7 @@ from contracts.documents import (
     DocumentView,
 )
 from records.codec import DocumentRecord
+from records.layout import FINISHING_EVENT
 from records.store import NotARecord, RecordContention
 from records.transitions import CancelOutcome
 from records.view import stage_view
@@ -79,9 +80,10 @@ async def read_document(
         else:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + wait
-            # Watching before reading: no change is missed. A change wakes the request to read
-            # the record alone; the results are read once, when the wait is over.
-            with notifier.watching(doc_id) as changed:
+            # Watching before reading: no change is missed. The document's end (or a broken
+            # subscription) wakes the request to read the record alone; the results are read
+            # once, when the wait is over.
+            with notifier.watching(doc_id, end_only=True) as changed:
                 record = await _record_or_raise(documents, doc_id, owner)
                 while record.visible_status() not in FINISHED_STATUSES:
                     if not await wait_for_change(changed, deadline - loop.time()):
@@ -226,7 +228,7 @@ async def _events(
                 events = await documents.events_after(doc_id, last_id)
                 for event_id, kind, data in events:
                     last_id = event_id
-                    if kind == "document":
+                    if kind == FINISHING_EVENT:
                         view = await documents.view(doc_id, owner=owner)
                         payload = view.model_dump_json() if view is not None else data
                         yield _sse(event_id, kind, payload)
