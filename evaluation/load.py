@@ -1,5 +1,7 @@
-"""Clients that load the running API for ``make bench``: a polling client for throughput, a
-long-polling one for latency at idle and under open-loop load, and wrk for intake."""
+"""Clients that load the running API for ``make bench``: a polling client for throughput (httpx,
+as a user's script would), a long-polling one for latency at idle and under open-loop load (a
+lean HTTP/1.1 client, ``evaluation.lean_http``, so that the load generator takes as little as
+possible of the cores the service runs on), and wrk for intake."""
 
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from evaluation.lean_http import LeanClient
 
 FINISHED = ("completed", "failed", "cancelled")
 
@@ -76,17 +80,17 @@ def percentiles(samples_ms: list[float]) -> dict[str, float]:
     return {"p50": cut(50), "p95": cut(95), "p99": cut(99), "samples": len(ordered)}
 
 
-async def _one_latency(client: httpx.AsyncClient, document: Document) -> tuple[float, str]:
+async def _one_latency(client: LeanClient, document: Document) -> tuple[float, str]:
     began = time.perf_counter()
     answer = await client.post(
-        "/v1/documents",
-        content=document.content.encode("utf-8"),
-        headers={"Content-Type": document.content_type},
+        "/v1/documents", document.content.encode("utf-8"), document.content_type
     )
     answer.raise_for_status()
     doc_id = answer.json()["id"]
     while True:
-        view = (await client.get(f"/v1/documents/{doc_id}", params={"wait": 30})).json()
+        waited = await client.get(f"/v1/documents/{doc_id}", params={"wait": 30})
+        waited.raise_for_status()
+        view = waited.json()
         if view["status"] in FINISHED:
             return (time.perf_counter() - began) * 1000, view["status"]
 
@@ -95,10 +99,10 @@ def idle_latency(base_url: str, document: Document, *, samples: int) -> dict[str
     """Submit -> completed, one document at a time (the client long-polls with ``?wait=``).
     The first sample, right after the workers said they are ready, is reported apart; the
     client opens its connection first (GET /readyz), so that the first sample does not time
-    this process's own first request (about 20 ms of httpx and anyio setting up)."""
+    this process's own first request."""
 
     async def run() -> list[float]:
-        async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
+        async with LeanClient(base_url) as client:
             (await client.get("/readyz")).raise_for_status()
             return [(await _one_latency(client, document))[0] for _ in range(samples + 1)]
 
@@ -113,8 +117,7 @@ def open_loop_latency(
     long-poll; latency percentiles of all of them (arrivals never wait for answers)."""
 
     async def run() -> list[tuple[float, str]]:
-        limits = httpx.Limits(max_connections=2000, max_keepalive_connections=200)
-        async with httpx.AsyncClient(base_url=base_url, timeout=300, limits=limits) as client:
+        async with LeanClient(base_url) as client:
             chance, tasks = random.Random(seed), []
             began = time.perf_counter()
             next_at = 0.0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import subprocess
 import sys
@@ -9,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from evaluation.lean_http import HttpError, LeanClient
 from evaluation.occupancy import Span, occupancy
 from evaluation.record_writes import measure as measure_record_writes
 
@@ -67,3 +70,40 @@ def test_the_record_writes_benchmark_carries_documents_through_both_ways() -> No
         assert report[way]["median_wall_ms_per_document"] > 0  # type: ignore[index]
     assert report["watched"]["watches_per_document"] == 4  # type: ignore[index]
     assert report["snapshot"]["watches_per_document"] == 1, "completions took the one-call path"  # type: ignore[index]
+
+
+def test_the_lean_client_reads_sized_and_chunked_answers_on_one_connection() -> None:
+    accepted: list[int] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(1)
+        with contextlib.suppress(asyncio.IncompleteReadError):
+            await answer_each(reader, writer)
+        writer.close()
+        await writer.wait_closed()
+
+    async def answer_each(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while head := await reader.readuntil(b"\r\n\r\n"):
+            length = int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0])
+            body = await reader.readexactly(length)
+            if head.startswith(b"GET /chunked"):
+                writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                             b"3\r\n{\"a\r\n5\r\n\": 1}\r\n0\r\n\r\n")  # fmt: skip
+            else:
+                answer = b'{"echo": "%s"}' % body
+                writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: %d\r\n\r\n%s"
+                             % (len(answer), answer))  # fmt: skip
+            await writer.drain()
+
+    async def run() -> None:
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server, LeanClient(f"http://127.0.0.1:{port}") as client:
+            assert (await client.get("/chunked", params={"wait": 1})).json() == {"a": 1}
+            missing = await client.post("/x", b"hi", "text/plain")
+            assert missing.status == 404 and missing.json() == {"echo": "hi"}
+            with pytest.raises(HttpError, match="404"):
+                missing.raise_for_status()
+        assert accepted == [1]  # both requests on one kept-alive connection
+
+    asyncio.run(run())
