@@ -161,7 +161,10 @@ def latency_curve(stack: BenchStack, seed: load.Document, plan: Plan) -> dict[st
     rows = []
     for fraction in plan.load_fractions:
         rate = fraction * capacity["docs_per_second"]
+        before = _own_cpu_seconds()
         row = load.open_loop_latency(stack.base_url, seed, rate=rate, seconds=plan.load_seconds)
+        spent = _own_cpu_seconds() - before
+        row["client_cpu_ms_per_document"] = round(spent * 1000 / max(row["samples"], 1), 1)
         rows.append({"fraction_of_capacity": fraction, **row})
     return {"seed_capacity_docs_per_second": capacity["docs_per_second"], "levels": rows}
 

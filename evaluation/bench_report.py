@@ -180,7 +180,8 @@ def write_report(report: dict[str, Any], path: Path, *, plot: str) -> None:
         "",
         "The same corpus through `newsdesk api` -> Redis -> `newsdesk worker --concurrency N`, "
         "submitted at once by a client that then polls the oldest unfinished document every "
-        "100 ms (`GET /v1/documents/{id}`). Each service run comes right after the bare "
+        "100 ms (`GET /v1/documents/{id}`), one request at a time with httpx, as a user's "
+        "script would. Each service run comes right after the bare "
         "pipeline with as many processes, on the same corpus (the stack idle meanwhile), so that "
         "both see the machine in the same state; the ratio is the median of these pairs, and "
         "the other figures are those of the median pair.",
@@ -206,17 +207,21 @@ def write_report(report: dict[str, Any], path: Path, *, plot: str) -> None:
         "",
         "One document at a time at idle (the client long-polls `?wait=`); then Poisson arrivals "
         "at fractions of the capacity measured for the seed article "
-        f"({curve['seed_capacity_docs_per_second']} docs/s with 2 worker processes).",
+        f"({curve['seed_capacity_docs_per_second']} docs/s with 2 worker processes). The load "
+        "generator runs on the same cores as the service, so it is a lean asyncio HTTP/1.1 "
+        "client (`evaluation/lean_http.py`); its own CPU per document is in the last column.",
         "",
         f"![latency against offered load]({plot})",
         "",
-        "| offered load | docs/s | p50 ms | p95 ms | p99 ms | documents |",
-        "|---|---|---|---|---|---|",
-        f"| idle | - | {idle['p50']} | {idle['p95']} | {idle['p99']} | {idle['samples']} |",
+        "| offered load | docs/s | p50 ms | p95 ms | p99 ms | documents | "
+        "load generator CPU ms/doc |",
+        "|---|---|---|---|---|---|---|",
+        f"| idle | - | {idle['p50']} | {idle['p95']} | {idle['p99']} | {idle['samples']} | - |",
     ]
     for level in curve["levels"]:
         lines.append(f"| {level['fraction_of_capacity']:.0%} | {level['offered_per_second']} | "
-                     f"{level['p50']} | {level['p95']} | {level['p99']} | {level['samples']} |")  # fmt: skip
+                     f"{level['p50']} | {level['p95']} | {level['p99']} | {level['samples']} | "
+                     f"{level.get('client_cpu_ms_per_document', '-')} |")  # fmt: skip
     lines += [
         "",
         f"The first document, submitted as soon as `/readyz/workers` answered 200: "
