@@ -403,7 +403,8 @@ def plan_complete(
             *webhook,
             *_event(keys, policy, doc_id, "stage", stage=stage.value, stage_status=done.value,
                     attempt=current.attempts, status=DocumentStatus.COMPLETED.value),
-            *_event(keys, policy, doc_id, layout.FINISHING_EVENT, status=DocumentStatus.COMPLETED.value),
+            *_event(keys, policy, doc_id, layout.FINISHING_EVENT,
+                    status=DocumentStatus.COMPLETED.value),
             metrics.count(keys, "documents_completed_total"),
         ]  # fmt: skip
         return Plan(True, writes)
@@ -640,7 +641,8 @@ def plan_cancel(
         HashSet(keys.document(doc_id), fields),
         *writes,
         *_retire(keys, policy, record),
-        *_event(keys, policy, doc_id, layout.FINISHING_EVENT, status=DocumentStatus.CANCELLED.value),
+        *_event(keys, policy, doc_id, layout.FINISHING_EVENT,
+                status=DocumentStatus.CANCELLED.value),
         metrics.count(keys, "documents_cancelled_total"),
     ])  # fmt: skip
 
