@@ -43,11 +43,12 @@ MAX_IDLE_SECONDS = 2.0
 class LeanClient:
     """Keep-alive connections to one host, opened as needed and reused when idle."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, *, timeout: float = 300.0) -> None:
         parts = urlsplit(base_url)
         if parts.scheme != "http" or parts.hostname is None:
             raise ValueError(f"only plain http:// URLs: {base_url}")
         self.host, self.port = parts.hostname, parts.port or 80
+        self.timeout = timeout  # seconds for one whole request and its answer
         self._idle: list[tuple[Connection, float]] = []  # with when each was last used
 
     async def __aenter__(self) -> LeanClient:
@@ -80,7 +81,8 @@ class LeanClient:
         else:
             connection = await self._open()
         try:
-            answer, keep = await self._exchange(connection, method, path, body, headers or {})
+            async with asyncio.timeout(self.timeout):
+                answer, keep = await self._exchange(connection, method, path, body, headers or {})
         except BaseException:
             connection[1].close()
             raise
@@ -116,11 +118,16 @@ class LeanClient:
             name, _, value = line.partition(":")
             if name:
                 fields[name.strip().lower()] = value.strip()
+        keep = fields.get("connection", "").lower() != "close"
         if fields.get("transfer-encoding", "").lower() == "chunked":
-            answer = Answer(status, await _chunked(reader))
-        else:
-            answer = Answer(status, await reader.readexactly(int(fields.get("content-length", 0))))
-        return answer, fields.get("connection", "").lower() != "close"
+            content = await _chunked(reader)
+        elif "content-length" in fields:
+            content = await reader.readexactly(int(fields["content-length"]))
+        elif status in (204, 304) or 100 <= status < 200:
+            content = b""
+        else:  # the body runs to the end of the connection
+            content, keep = await reader.read(), False
+        return Answer(status, content), keep
 
 
 async def _chunked(reader: asyncio.StreamReader) -> bytes:

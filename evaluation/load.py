@@ -89,7 +89,9 @@ async def _one_latency(client: LeanClient, document: Document) -> tuple[float, s
     doc_id = answer.json()["id"]
     while True:
         waited = await client.get(f"/v1/documents/{doc_id}", params={"wait": 30})
-        waited.raise_for_status()
+        if waited.status != 200:  # e.g. 503 while storage is busy: ask again shortly
+            await asyncio.sleep(0.1)
+            continue
         view = waited.json()
         if view["status"] in FINISHED:
             return (time.perf_counter() - began) * 1000, view["status"]

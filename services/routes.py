@@ -80,16 +80,17 @@ async def read_document(
         else:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + wait
-            # Watching before reading: no change is missed. The document's end (or a broken
-            # subscription) wakes the request to read the record alone; the results are read
-            # once, when the wait is over.
+            # Watching before reading: no change is missed. Unless the document has already
+            # finished, only its end (or a broken subscription) wakes the request, to read the
+            # record alone; the results are read again once, when the wait is over.
             with notifier.watching(doc_id, end_only=True) as changed:
-                record = await _record_or_raise(documents, doc_id, owner)
-                while record.visible_status() not in FINISHED_STATUSES:
-                    if not await wait_for_change(changed, deadline - loop.time()):
-                        break
-                    record = await _record_or_raise(documents, doc_id, owner)
-            view = await _view_or_raise(documents, doc_id, owner)
+                view = await _view_or_raise(documents, doc_id, owner)
+                if view.status not in FINISHED_STATUSES:
+                    while await wait_for_change(changed, deadline - loop.time()):
+                        record = await _record_or_raise(documents, doc_id, owner)
+                        if record.visible_status() in FINISHED_STATUSES:
+                            break
+                    view = await _view_or_raise(documents, doc_id, owner)
     except RedisError as exc:
         raise unavailable(settings, exc, "try again later") from exc
     response.headers["ETag"] = view_etag(view)

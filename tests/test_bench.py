@@ -72,7 +72,7 @@ def test_the_record_writes_benchmark_carries_documents_through_both_ways() -> No
     assert report["snapshot"]["watches_per_document"] == 1, "completions took the one-call path"  # type: ignore[index]
 
 
-def test_the_lean_client_reads_sized_and_chunked_answers_on_one_connection() -> None:
+def test_the_lean_client_reads_sized_chunked_and_closing_answers() -> None:
     accepted: list[int] = []
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -86,6 +86,10 @@ def test_the_lean_client_reads_sized_and_chunked_answers_on_one_connection() -> 
         while head := await reader.readuntil(b"\r\n\r\n"):
             length = int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0])
             body = await reader.readexactly(length)
+            if head.startswith(b"GET /close"):  # a body that ends with the connection
+                writer.write(b'HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{"closed": true}')
+                await writer.drain()
+                return
             if head.startswith(b"GET /chunked"):
                 writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
                              b"3\r\n{\"a\r\n5\r\n\": 1}\r\n0\r\n\r\n")  # fmt: skip
@@ -104,6 +108,9 @@ def test_the_lean_client_reads_sized_and_chunked_answers_on_one_connection() -> 
             assert missing.status == 404 and missing.json() == {"echo": "hi"}
             with pytest.raises(HttpError, match="404"):
                 missing.raise_for_status()
-        assert accepted == [1]  # both requests on one kept-alive connection
+            assert accepted == [1]  # both requests on one kept-alive connection
+            assert (await client.get("/close")).json() == {"closed": True}
+            assert (await client.get("/chunked")).json() == {"a": 1}
+        assert accepted == [1, 1]  # the closed connection was not reused
 
     asyncio.run(run())

@@ -58,6 +58,10 @@ def test_the_consumer_reuses_one_redis_client_for_its_acks(redis_server: RedisSe
         channel = connection.default_channel
         with channel.conn_or_acquire() as first, channel.conn_or_acquire() as second:
             assert first is second and first.ping()
+        channel._after_fork()  # kombu drops its connection pools (after a fork, or on close)
+        with channel.conn_or_acquire() as renewed:
+            assert renewed is not first and renewed.connection_pool is channel.pool
+            assert renewed.ping()
         queue = SimpleQueue(channel, "broker-test")  # type: ignore[no-untyped-call]
         channel.client.lpush("broker-test", stage_message(doc_id="c" * 32, stage=Stage.CLEAN,
                                                           tag="t"))  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -30,15 +31,17 @@ from records.transitions import (
     QueueProbe,
     RequeueOutcome,
     plan_begin,
+    plan_cancel,
     plan_complete,
     plan_create,
     plan_fail,
     plan_heartbeat,
+    plan_quarantine,
     plan_release,
     plan_requeue,
 )
 from records.view import document_view
-from records.writes import HashSet, Push, ScoreRemove, ScoreSet, SetValue
+from records.writes import HashSet, Publish, Push, ScoreRemove, ScoreSet, SetValue, Write
 
 KEYS, POLICY = Keys(), RecordPolicy(lease_seconds=10, max_attempts=3)
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -363,3 +366,31 @@ def test_times_are_stored_in_utc() -> None:
     local = NOW.astimezone(timezone(timedelta(hours=5)))
     record = replace(_record(), created_at=local)
     assert encode_record(record)[layout.CREATED_AT] == NOW.isoformat()
+
+
+def _notifications(writes: Sequence[Write]) -> list[str]:
+    return [w.message for w in writes if isinstance(w, Publish)]
+
+
+def test_every_plan_that_ends_a_document_notifies_its_end() -> None:
+    """A long-poll wakes only on the finishing event: every way a document ends must send it."""
+    last = _record(clean=DONE, entities=DONE, summarize=_running("r"))
+    exhausted = _record(clean=DONE, entities=_running("dead", lease_in=-1, attempts=3))
+    damaged = replace(_record(), problems=("status is not a status",))
+    ending = [
+        plan_complete(KEYS, POLICY, last, Stage.SUMMARIZE, CleanResult(text="x"), run="r",
+                      now=NOW).writes,
+        plan_fail(KEYS, POLICY, last, Stage.SUMMARIZE, run="r", code="c", message="m",
+                  now=NOW).writes,
+        plan_begin(KEYS, POLICY, exhausted, Stage.ENTITIES, run="next", now=NOW).writes,
+        plan_quarantine(KEYS, POLICY, damaged, now=NOW).writes,
+        plan_cancel(KEYS, POLICY, last, doc_id=DOC, now=NOW).writes,
+    ]  # fmt: skip
+    finishing = layout.notification(DOC, layout.FINISHING_EVENT)
+    for writes in ending:
+        assert finishing in _notifications(writes), writes
+    middle = plan_complete(KEYS, POLICY, _record(clean=_running("r")), Stage.CLEAN,
+                           CleanResult(text="x"), run="r", now=NOW)  # fmt: skip
+    assert middle.writes and finishing not in _notifications(middle.writes)
+    assert layout.parse_notification(finishing) == (DOC, layout.FINISHING_EVENT)
+    assert layout.parse_notification(DOC) == (DOC, None)  # as older processes sent it
