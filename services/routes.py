@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -43,6 +43,7 @@ v1 = APIRouter(prefix="/v1", dependencies=[Depends(authenticate)], tags=["docume
 MAX_WAIT_SECONDS = 60
 KEEP_ALIVE_SECONDS = 15.0
 MAX_STREAM_SECONDS = 3600.0
+FoundT = TypeVar("FoundT")
 
 
 @v1.get(
@@ -97,28 +98,29 @@ async def read_document(
     return view
 
 
-async def _view_or_raise(documents: DocumentService, doc_id: str, owner: str) -> DocumentView:
+async def _found(
+    read: Callable[..., Awaitable[FoundT | None]], documents: DocumentService, doc_id: str,
+    owner: str,
+) -> FoundT:  # fmt: skip
+    """What ``read`` (the view, or the record alone) finds of the owner's document; 404 when there
+    is none, 410 when it expired or was deleted."""
     try:
-        view = await documents.view(doc_id, owner=owner)
+        found = await read(doc_id, owner=owner)
     except NotARecord as exc:
         raise DocumentNotFound(f"no document with id {doc_id}") from exc
-    if view is None:
+    if found is None:
         if await documents.is_gone(doc_id, owner=owner):
             raise DocumentExpired(f"document {doc_id} has expired or was deleted")
         raise DocumentNotFound(f"no document with id {doc_id}")
-    return view
+    return found
+
+
+async def _view_or_raise(documents: DocumentService, doc_id: str, owner: str) -> DocumentView:
+    return await _found(documents.view, documents, doc_id, owner)
 
 
 async def _record_or_raise(documents: DocumentService, doc_id: str, owner: str) -> DocumentRecord:
-    try:
-        record = await documents.record(doc_id, owner=owner)
-    except NotARecord as exc:
-        raise DocumentNotFound(f"no document with id {doc_id}") from exc
-    if record is None:
-        if await documents.is_gone(doc_id, owner=owner):
-            raise DocumentExpired(f"document {doc_id} has expired or was deleted")
-        raise DocumentNotFound(f"no document with id {doc_id}")
-    return record
+    return await _found(documents.record, documents, doc_id, owner)
 
 
 @v1.get("/documents/{doc_id}/status", response_model=DocumentStatusView, responses=ERRORS)
