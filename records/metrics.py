@@ -17,6 +17,9 @@ from records.writes import HashIncrement, Write
 
 # Seconds; Prometheus's le buckets for stage durations (cumulative).
 DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+INFINITY = "+Inf"
+# A histogram's per-bucket counts: ``{name}_bin|le=<bound>|...``, not cumulative.
+BIN = "_bin"
 
 
 def field(name: str, labels: Mapping[str, str] | None = None) -> str:
@@ -38,16 +41,28 @@ def count(keys: Keys, name: str, amount: int = 1, **labels: str) -> Write:
 
 
 def observe(keys: Keys, name: str, seconds: float, **labels: str) -> list[Write]:
-    """Record one observation in a histogram (cumulative buckets, sum and count)."""
-    writes: list[Write] = [
-        HashIncrement(keys.metrics, field(f"{name}_bucket", {**labels, "le": _le(bound)}), 1)
-        for bound in DURATION_BUCKETS
-        if seconds <= bound
+    """Record one observation in a histogram: one increment of the one bucket it falls in
+    (``{name}_bin``, the lowest bound it does not exceed), its sum and its count. The scrape
+    adds the bins up into Prometheus's cumulative buckets (``cumulative_buckets``)."""
+    bound = next((_le(b) for b in DURATION_BUCKETS if seconds <= b), INFINITY)
+    return [
+        HashIncrement(keys.metrics, field(f"{name}{BIN}", {**labels, "le": bound}), 1),
+        HashIncrement(keys.metrics, field(f"{name}_sum", labels), round(seconds, 6)),
+        HashIncrement(keys.metrics, field(f"{name}_count", labels), 1),
     ]
-    writes.append(HashIncrement(keys.metrics, field(f"{name}_bucket", {**labels, "le": "+Inf"}), 1))
-    writes.append(HashIncrement(keys.metrics, field(f"{name}_sum", labels), round(seconds, 6)))
-    writes.append(HashIncrement(keys.metrics, field(f"{name}_count", labels), 1))
-    return writes
+
+
+def cumulative_buckets(
+    bins: Mapping[str, float], cumulative: Mapping[str, float]
+) -> list[tuple[str, float]]:
+    """Prometheus's buckets (``le``, observations at or under it) of one series, from its
+    one-bucket counts and from cumulative counts older writers stored (``{name}_bucket``)."""
+    bounds = [_le(b) for b in DURATION_BUCKETS] + [INFINITY]
+    buckets, running = [], 0.0
+    for bound in bounds:
+        running += bins.get(bound, 0.0)
+        buckets.append((bound, running + cumulative.get(bound, 0.0)))
+    return buckets
 
 
 def _le(bound: float) -> str:

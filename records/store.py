@@ -106,6 +106,24 @@ class RecordStore:
                 raise NotARecord(f"{self.keys.document(doc_id)} is not a record") from exc
             raise
 
+    def snapshot(self, doc_id: str, *, with_content: bool = False) -> tuple[Snapshot, bytes | None]:
+        """The record as it is now, for ``transition_from``, and with ``with_content`` the
+        submitted content, read together in one round trip (no WATCH: the guarded write checks
+        the record is still this one)."""
+        key = self.keys.document(doc_id)
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(key)
+            if with_content:
+                pipe.get(self.keys.content(doc_id))
+            try:
+                replies = pipe.execute()
+            except ResponseError as exc:
+                if _wrong_type(exc):
+                    raise NotARecord(f"{key} is not a record") from exc
+                raise
+        content = cast(bytes | None, replies[1]) if with_content else None
+        return Snapshot.of(doc_id, cast(dict[bytes, bytes], replies[0])), content
+
     def content(self, doc_id: str) -> bytes | None:
         """The submitted content, as stored."""
         return cast(bytes | None, self.redis.get(self.keys.content(doc_id)))

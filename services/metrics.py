@@ -37,7 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contracts.wire import QUEUE_BY_STAGE, WEBHOOK_QUEUE
 from records.layout import Keys
-from records.metrics import parse_field
+from records.metrics import BIN, cumulative_buckets, parse_field
 from records.presence import PRESENCE_TTL_FACTOR, live_workers_async
 from services.warm_up import is_warm_up
 
@@ -161,14 +161,14 @@ def _from_hash(values: Mapping[str, float]) -> list[Metric]:
     histograms: dict[str, dict[tuple[tuple[str, str], ...], dict[str, Any]]] = defaultdict(dict)
     for raw_field, value in values.items():
         name, labels = parse_field(raw_field)
-        for suffix in ("_bucket", "_sum", "_count"):
+        for suffix in (BIN, "_bucket", "_sum", "_count"):
             if name.endswith(suffix) and name.removesuffix(suffix) in HELP:
                 base = name.removesuffix(suffix)
                 le = labels.pop("le", None)
                 series = histograms[base].setdefault(tuple(sorted(labels.items())),
-                                                     {"buckets": {}, "sum": 0.0})  # fmt: skip
-                if suffix == "_bucket" and le is not None:
-                    series["buckets"][le] = value
+                                                     {BIN: {}, "_bucket": {}, "sum": 0.0})  # fmt: skip
+                if suffix in (BIN, "_bucket") and le is not None:
+                    series[suffix][le] = value
                 elif suffix == "_sum":
                     series["sum"] = value
                 break
@@ -187,7 +187,7 @@ def _from_hash(values: Mapping[str, float]) -> list[Metric]:
         family_h = HistogramMetricFamily(PREFIX + name, HELP.get(name, name), labels=label_names)
         for key, series in series_map.items():
             labels = dict(key)
-            buckets = sorted(series["buckets"].items(), key=lambda item: float(item[0]))
+            buckets = cumulative_buckets(series[BIN], series["_bucket"])
             family_h.add_metric([labels.get(k, "") for k in label_names], buckets,
                                 sum_value=series["sum"])  # fmt: skip
         metrics.append(family_h)

@@ -124,3 +124,40 @@ def test_the_monitoring_profile_scrapes_endpoints_the_stack_serves(stack: Stack)
         and Path(REPO, mounted[0].split(":")[0]).resolve()
         == (REPO / "monitoring" / "prometheus.yml").resolve()
     )
+
+
+def test_a_histogram_stored_one_bucket_per_observation_scrapes_as_cumulative_buckets() -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from records.layout import Keys
+    from records.metrics import observe
+    from records.writes import HashIncrement
+    from services.metrics import _from_hash
+
+    stored: dict[str, float] = {}
+    labels = {"stage": "clean", "outcome": "completed"}
+    for seconds in (0.004, 0.02, 0.02, 3.0, 400.0):
+        writes = observe(Keys("t:"), "stage_duration_seconds", seconds, **labels)
+        assert len(writes) == 3, "one bucket, the sum and the count"
+        for write in writes:
+            assert isinstance(write, HashIncrement)
+            stored[write.field] = stored.get(write.field, 0) + write.amount
+    # What a worker from before this layout wrote for one 0.07 s observation: cumulative buckets.
+    for le in ("0.1", "0.25", "0.5", "1.0", "2.5", "5.0", "10.0", "30.0", "60.0", "300.0", "+Inf"):
+        stored[f"stage_duration_seconds_bucket|le={le}|outcome=completed|stage=clean"] = 1
+    stored["stage_duration_seconds_count|outcome=completed|stage=clean"] += 1
+    registry = CollectorRegistry()
+
+    class Found:
+        def collect(self) -> object:
+            return _from_hash(stored)
+
+    registry.register(Found())  # type: ignore[arg-type]
+    samples = _samples(generate_latest(registry).decode())
+
+    def bucket(le: str) -> float:
+        return _value(samples, "newsdesk_stage_duration_seconds_bucket", le=le, **labels)
+
+    assert [bucket(le) for le in ("0.01", "0.025", "0.05", "0.1", "2.5", "5.0", "300.0", "+Inf")] \
+        == [1, 3, 3, 4, 4, 5, 5, 6]  # fmt: skip
+    assert _value(samples, "newsdesk_stage_duration_seconds_count", **labels) == 6

@@ -179,6 +179,35 @@ def test_a_transition_from_the_writers_own_snapshot_needs_no_reading(
     assert store.output(doc_id, Stage.CLEAN) == CleanResult(text="done").model_dump_json().encode()
 
 
+def test_a_stage_begins_on_one_reading_of_record_and_content_and_one_guarded_write(
+    store: RecordStore, redis_client: Redis
+) -> None:
+    doc_id = _new(store, content="The content to clean.")
+    calls = _command_calls(redis_client)
+    read, content = store.snapshot(doc_id, with_content=True)
+    begun, after = store.transition_from(read, lambda r: plan_begin(
+        store.keys, store.policy, r, Stage.CLEAN, run="me", now=utc_now()))  # fmt: skip
+    spent = {name: n - calls.get(name, 0) for name, n in _command_calls(redis_client).items()}
+    assert begun.outcome == BeginOutcome.STARTED and content == b"The content to clean."
+    assert after.fields == redis_client.hgetall(store.keys.document(doc_id))
+    assert spent.get("watch", 0) == 0 and spent.get("multi", 0) == 0
+    assert spent["hgetall"] == 1 + 2 and spent["get"] == 1, "one read; the guard, the reply"
+    assert spent["evalsha"] == 1
+    # Begun again on the same (now stale) reading: planned on the record, refused as running.
+    again, _ = store.transition_from(read, lambda r: plan_begin(
+        store.keys, store.policy, r, Stage.CLEAN, run="other", now=utc_now()))  # fmt: skip
+    assert again.outcome != BeginOutcome.STARTED
+    record = store.read(doc_id)
+    assert record is not None and record.stages[Stage.CLEAN].holds("me")
+    missing, nothing = store.snapshot("no-such-document", with_content=True)
+    assert missing.record() is None and nothing is None
+
+
+def _command_calls(redis: Redis) -> dict[str, int]:
+    stats = redis.info("commandstats")
+    return {name.removeprefix("cmdstat_"): int(row["calls"]) for name, row in stats.items()}
+
+
 def test_a_transition_from_a_stale_snapshot_writes_nothing_and_plans_on_the_record(
     store: RecordStore, redis_client: Redis
 ) -> None:

@@ -116,7 +116,7 @@ class StageRunner:
             return "misrouted"
         step = Step(message.doc_id, stage, run=uuid.uuid4().hex)  # the run is the lease token
         try:
-            begun, snapshot = self._begin(step)
+            begun, snapshot, content = self._begin(step)
         except TRANSIENT_ERRORS as exc:
             self._release(step, cause=exc)
             return "retry"
@@ -128,26 +128,30 @@ class StageRunner:
         outcome = "completed"
         while current is not None:
             try:
-                outcome, following, snapshot = self._run_stage(current, record, carried, snapshot)
+                outcome, following, snapshot = self._run_stage(
+                    current, record, carried, snapshot, content
+                )
             except TRANSIENT_ERRORS as exc:
                 self._release(current, cause=exc)
                 return "retry"
-            current = following
+            current, content = following, None
         return outcome
 
-    def _begin(self, step: Step) -> tuple[Begun, Snapshot]:
-        """Take the stage's lease (or learn, and log, why the stage must not run), and the
-        record as this write left it."""
+    def _begin(self, step: Step) -> tuple[Begun, Snapshot, bytes | None]:
+        """Take the stage's lease (or learn, and log, why the stage must not run): the outcome,
+        the record as this write left it and, for a stage that reads it, the content. Two round
+        trips: the record read with the content, then the lease written on that reading."""
         store, stage = self.store, step.stage
         soft_limit = self.settings.soft_limit(stage)
-        begun, snapshot = store.transition_kept(step.doc_id, lambda record: plan_begin(
+        read, content = store.snapshot(step.doc_id, with_content=STAGES[stage].reads_content)
+        begun, snapshot = store.transition_from(read, lambda record: plan_begin(
             store.keys, store.policy, record, stage, run=step.run, now=utc_now(),
             soft_limit=soft_limit))  # fmt: skip
         if begun.outcome != BeginOutcome.STARTED or begun.record is None:
             level = logging.WARNING if begun.outcome == BeginOutcome.EXHAUSTED else logging.INFO
             log.log(level, "stage not run: %s", begun.outcome.value, extra={
                 "doc_id": step.doc_id, "stage": stage.value, "outcome": begun.outcome.value})  # fmt: skip
-        return begun, snapshot
+        return begun, snapshot, content
 
     def _run_stage(
         self,
@@ -155,14 +159,16 @@ class StageRunner:
         record: DocumentRecord,
         carried: dict[Stage, StageOutput],
         snapshot: Snapshot,
+        content: bytes | None,
     ) -> tuple[str, Step | None, Snapshot]:
         """Compute one stage whose lease ``step.run`` holds and store its output, planned on
-        ``snapshot`` (the record as this process last wrote it): what happened, the stage this
-        process runs next (its lease taken in the same write), if any, and the record after."""
+        ``snapshot`` (the record as this process last wrote it; ``content``, when already read):
+        what happened, the stage this process runs next (its lease taken in the same write), if
+        any, and the record after."""
         store, doc_id, stage, run = self.store, step.doc_id, step.stage, step.run
         began = time.perf_counter()
         with self.heartbeat.holding(doc_id, stage, run):
-            result = self._compute(stage, record, carried)
+            result = self._compute(stage, record, carried, content)
         context = {"doc_id": doc_id, "stage": stage.value, "attempt": step.attempt, "run": run}
         if isinstance(result, tuple):
             code, reason = result
@@ -192,13 +198,17 @@ class StageRunner:
         return "completed", next_step, snapshot
 
     def _compute(
-        self, stage: Stage, record: DocumentRecord, carried: dict[Stage, StageOutput]
+        self,
+        stage: Stage,
+        record: DocumentRecord,
+        carried: dict[Stage, StageOutput],
+        content: bytes | None,
     ) -> StageOutput | tuple[str, str]:
         """The stage's output, or (code, reason) when the document must fail."""
         soft_limit = self.settings.soft_limit(stage)
         try:
             with soft_deadline(soft_limit):
-                return STAGES[stage].compute(self._inputs(stage, record, carried))
+                return STAGES[stage].compute(self._inputs(stage, record, carried, content))
         except SoftTimeLimitExceeded:
             return "stage_timeout", f"the {stage.value} stage took longer than {soft_limit:g}s"
         except PermanentStageError as exc:
@@ -213,17 +223,21 @@ class StageRunner:
             return "internal_error", f"{type(exc).__name__}: {exc}"
 
     def _inputs(
-        self, stage: Stage, record: DocumentRecord, carried: dict[Stage, StageOutput]
+        self,
+        stage: Stage,
+        record: DocumentRecord,
+        carried: dict[Stage, StageOutput],
+        content: bytes | None,
     ) -> StageInputs:
-        """What the stage reads: earlier outputs this process computed are used as they are,
-        the rest is read from the store."""
+        """What the stage reads: the content and earlier outputs this process already holds
+        are used as they are, the rest is read from the store."""
         spec, doc_id = STAGES[stage], record.doc_id
-        content = None
+        text = None
         if spec.reads_content:
-            raw = self.store.content(doc_id)
+            raw = content if content is not None else self.store.content(doc_id)
             if raw is None:
                 raise MissingInput(f"document {doc_id} has no stored content")
-            content = raw.decode()
+            text = raw.decode()
         outputs: dict[Stage, StageOutput] = {}
         for earlier in spec.reads_outputs:
             if earlier in carried:
@@ -236,7 +250,7 @@ class StageRunner:
                 outputs[earlier] = STAGE_OUTPUTS[earlier].model_validate_json(raw)
             except ValidationError as exc:
                 raise MissingInput(f"the stored {earlier.value} output cannot be read") from exc
-        return StageInputs(record=record, content=content, outputs=outputs, nlp=self.nlp)
+        return StageInputs(record=record, content=text, outputs=outputs, nlp=self.nlp)
 
     def _release(self, step: Step, *, cause: Exception) -> None:
         """After a passing fault: give the lease back so the reconciler queues the stage again
