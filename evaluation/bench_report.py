@@ -53,7 +53,10 @@ def targets(report: dict[str, Any]) -> list[tuple[str, str, str]]:
     rows.append(("seed p50 <= 80 ms at idle", f"{idle['p50']:.0f} ms", _met(idle["p50"] <= 80)))
     for level in top["latency_under_load"]["levels"]:
         if level["fraction_of_capacity"] == 0.5:
-            rows.append(("seed p99 <= 250 ms at 50% load", f"{level['p99']:.0f} ms",
+            runs = level.get("p99_runs", [level["p99"]])
+            spread = f" (median of {len(runs)} runs: {', '.join(f'{p:.0f}' for p in runs)})"
+            rows.append(("seed p99 <= 250 ms at 50% load",
+                         f"{level['p99']:.0f} ms" + (spread if len(runs) > 1 else ""),
                          _met(level["p99"] <= 250)))  # fmt: skip
     rows.append(("first document after ready as fast as the next (within 1.5x their p95)",
                  f"{idle['first_ms']:.0f} ms (the next: p50 {idle['p50']:.0f} ms, "
@@ -220,8 +223,10 @@ def write_report(report: dict[str, Any], path: Path, *, plot: str) -> None:
         f"| idle | - | {idle['p50']} | {idle['p95']} | {idle['p99']} | {idle['samples']} | - |",
     ]
     for level in curve["levels"]:
+        runs = level.get("p99_runs")
+        p99 = f"{level['p99']} (runs: {', '.join(str(p) for p in runs)})" if runs else level["p99"]
         lines.append(f"| {level['fraction_of_capacity']:.0%} | {level['offered_per_second']} | "
-                     f"{level['p50']} | {level['p95']} | {level['p99']} | {level['samples']} | "
+                     f"{level['p50']} | {level['p95']} | {p99} | {level['samples']} | "
                      f"{level.get('client_cpu_ms_per_document', '-')} |")  # fmt: skip
     lines += [
         "",

@@ -1,13 +1,17 @@
-"""What a worker's record writes cost per document, the two ways the record store can make them.
+"""What a worker's record writes cost per document, the ways the record store can make them.
 
-A worker begins a document's first stage and completes its three stages (carrying each on to
-the next): four transitions. ``watched``: each reads the record under WATCH and applies its plan
-in a MULTI (``RecordStore.transition``). ``snapshot``: the first reads the record back in its
-MULTI and every completion is planned on the record as the previous write left it and applied by
-one guarded script call (``transition_kept``, ``transition_from``), as ``workers.runner`` does.
-Both run against an embedded redis-server, alternating (their order swapped every round), with
-the seed article's real stage outputs; Redis's command statistics count the WATCHes each way
-took. Run ``python -m evaluation.record_writes [--rounds N] [--documents N]``.
+A worker reads the document's content, begins its first stage and completes its three stages
+(carrying each on to the next): four transitions. ``watched``: each reads the record under WATCH
+and applies its plan in a MULTI (``RecordStore.transition``), the content read apart.
+``kept``: the begin reads the record back in its MULTI (``transition_kept``), the content is read
+apart, and every completion is planned on the record as the previous write left it and applied
+by one guarded script call (``transition_from``). ``snapshot``, as ``workers.runner`` does: the
+record and the content are read in one round trip (``RecordStore.snapshot``) and every
+transition, the begin included, is one guarded script call. All run against an embedded
+redis-server, in turn (their order rotated every round), with the seed article's real stage
+outputs; Redis's command statistics count the commands each way sent (a script's own commands
+included). Run
+``python -m evaluation.record_writes [--rounds N] [--documents N]``.
 """
 
 from __future__ import annotations
@@ -82,20 +86,34 @@ def planners(store: RecordStore, outputs: dict[Stage, StageOutput]) -> list[Plan
 
 
 def watched(store: RecordStore, doc_id: str, steps: list[Planner[Any]]) -> None:
-    for step in steps:
+    store.transition(doc_id, steps[0])
+    store.content(doc_id)
+    for step in steps[1:]:
         store.transition(doc_id, step)
 
 
-def snapshot(store: RecordStore, doc_id: str, steps: list[Planner[Any]]) -> None:
-    _, kept = store.transition_kept(doc_id, steps[0])
+def kept(store: RecordStore, doc_id: str, steps: list[Planner[Any]]) -> None:
+    _, after = store.transition_kept(doc_id, steps[0])
+    store.content(doc_id)
     for step in steps[1:]:
-        _, kept = store.transition_from(kept, step)
+        _, after = store.transition_from(after, step)
 
 
-def _watch_calls(store: RecordStore) -> int:
-    """How many WATCH commands the server has run (its command statistics)."""
+def snapshot(store: RecordStore, doc_id: str, steps: list[Planner[Any]]) -> None:
+    after, _ = store.snapshot(doc_id, with_content=True)
+    for step in steps:
+        _, after = store.transition_from(after, step)
+
+
+WAYS = (("watched", watched), ("kept", kept), ("snapshot", snapshot))
+# The commands that make a transition's round trips (EXEC carries its MULTI's queued commands).
+COUNTED = ("watch", "exec", "evalsha", "get", "hgetall")
+
+
+def _calls(store: RecordStore) -> dict[str, int]:
+    """How many commands of each kind the server has run (its command statistics)."""
     stats = cast(dict[str, dict[str, int]], store.redis.info("commandstats"))
-    return stats.get("cmdstat_watch", {}).get("calls", 0)
+    return {name.removeprefix("cmdstat_"): row.get("calls", 0) for name, row in stats.items()}
 
 
 def measure(*, rounds: int, documents: int) -> dict[str, object]:
@@ -105,18 +123,23 @@ def measure(*, rounds: int, documents: int) -> dict[str, object]:
         try:
             store = RecordStore.connect(RecordSettings(redis_url=url))
             outputs = _stage_outputs(store, content)
-            ways = [("watched", watched), ("snapshot", snapshot)]
-            samples: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in ways}
-            watches: dict[str, int] = dict.fromkeys(samples, 0)
+            samples: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in WAYS}
+            commands: dict[str, dict[str, int]] = {name: {} for name in samples}
+            for _, way in WAYS:  # once unmeasured: Redis learns the scripts (NOSCRIPT, LOAD)
+                way(store, _create(store, content), planners(store, outputs))
             for index in range(rounds):
-                for name, way in ways if index % 2 == 0 else ways[::-1]:
+                shift = index % len(WAYS)
+                for name, way in WAYS[shift:] + WAYS[:shift]:
                     ids = [_create(store, content) for _ in range(documents)]
-                    watched_before = _watch_calls(store)
+                    before = _calls(store)
                     cpu, wall = time.process_time(), time.perf_counter()
                     for doc_id in ids:
                         way(store, doc_id, planners(store, outputs))
                     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-                    watches[name] += _watch_calls(store) - watched_before
+                    for command, calls in _calls(store).items():
+                        if command in COUNTED:
+                            spent = calls - before.get(command, 0)
+                            commands[name][command] = commands[name].get(command, 0) + spent
                     samples[name].append((wall * 1000 / documents, cpu * 1000 / documents))
                     last = store.read(ids[-1])
                     assert last is not None and last.status.value == "completed", name
@@ -131,8 +154,11 @@ def measure(*, rounds: int, documents: int) -> dict[str, object]:
             "median_client_cpu_ms_per_document": round(
                 statistics.median(c for _, c in measured), 3
             ),
-            # 4 the WATCH way; 1 (the begin) when every completion took the one-call path
-            "watches_per_document": round(watches[name] / (rounds * documents), 2),
+            "wall_ms_per_document_by_round": [round(w, 3) for w, _ in measured],
+            "commands_per_document": {
+                command: round(commands[name].get(command, 0) / (rounds * documents), 2)
+                for command in COUNTED
+            },
         }
     return report
 

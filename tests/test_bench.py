@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,7 +45,9 @@ def test_a_smoke_run_of_the_benchmark_measures_every_step_and_writes_the_report(
     assert service["corpus"]["statuses"].get("completed", 0) >= 1
     assert sum(service["corpus"]["statuses"].values()) == report["corpus"]["documents"]
     assert 0 < service["idle_latency_ms"]["p50"] < 30_000
-    assert service["latency_under_load"]["levels"][0]["failed"] == 0
+    target = service["latency_under_load"]["levels"][0]  # the smoke run's one level, 50%
+    assert target["failed"] == 0
+    assert len(target["p99_runs"]) == 2 and target["p99"] == min(target["p99_runs"]), target
     assert service["worker_rss_mb"]["largest_pool_process"] > 50  # a model is loaded in it
     spent = service["cpu_ms_per_document"]
     assert {"redis", "api", "worker", "worker pool", "client"} <= set(spent), spent
@@ -61,15 +64,22 @@ def test_a_smoke_run_of_the_benchmark_measures_every_step_and_writes_the_report(
     assert busy["accepted"] > 0
     markdown = (tmp_path / "BENCHMARKS.md").read_text()
     assert "| target | measured | met |" in markdown and "## (d) Intake" in markdown
+    assert "seed p99 <= 250 ms at 50% load" in markdown and "(median of 2 runs: " in markdown
     assert (tmp_path / "benchmarks.png").stat().st_size > 10_000
 
 
-def test_the_record_writes_benchmark_carries_documents_through_both_ways() -> None:
-    report = measure_record_writes(rounds=1, documents=3)  # each way checks its documents completed
-    for way in ("watched", "snapshot"):
-        assert report[way]["median_wall_ms_per_document"] > 0  # type: ignore[index]
-    assert report["watched"]["watches_per_document"] == 4  # type: ignore[index]
-    assert report["snapshot"]["watches_per_document"] == 1, "completions took the one-call path"  # type: ignore[index]
+def test_the_record_writes_benchmark_carries_documents_through_every_way() -> None:
+    report: Any = measure_record_writes(rounds=1, documents=3)  # each way checks its documents
+    for way in ("watched", "kept", "snapshot"):
+        assert report[way]["median_wall_ms_per_document"] > 0
+    sent = {way: report[way]["commands_per_document"] for way in ("watched", "kept", "snapshot")}
+    # Round trips: WATCH, read, EXEC for each of the 4 transitions, and the content apart ...
+    assert sent["watched"] == {"watch": 4, "exec": 4, "evalsha": 0, "get": 1, "hgetall": 4}
+    # ... the begin that way (its MULTI reads the record back), then one call per completion
+    # (each script reads the record twice: the guard, the reply) ...
+    assert sent["kept"] == {"watch": 1, "exec": 1, "evalsha": 3, "get": 1, "hgetall": 2 + 6}
+    # ... the record and the content in one round trip, then one call per transition.
+    assert sent["snapshot"] == {"watch": 0, "exec": 0, "evalsha": 4, "get": 1, "hgetall": 1 + 8}
 
 
 def test_the_lean_client_reads_sized_chunked_and_closing_answers() -> None:
