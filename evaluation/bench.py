@@ -74,7 +74,7 @@ FULL = Plan(
 SMOKE = Plan(
     limit=4, rounds=1, latency_samples=3, load_fractions=(0.5,), load_seconds=3,
     capacity_documents=4, intake_seconds=2, service_concurrency=(2,), service_rounds=1,
-    intake_configs=((False, 1, True),), target_load_runs=2,
+    intake_configs=((False, 1, True),), target_load_runs=3,
 )  # fmt: skip
 
 
@@ -169,18 +169,25 @@ def latency_curve(stack: BenchStack, seed: load.Document, plan: Plan) -> dict[st
     for fraction in plan.load_fractions:
         rate = fraction * capacity["docs_per_second"]
         runs = plan.target_load_runs if fraction == TARGET_LOAD else 1
-        measured = [_open_loop(stack, seed, rate, plan) for _ in range(runs)]
+        # each run its own arrival times (a seeded Poisson schedule)
+        measured = [_open_loop(stack, seed, rate, plan, arrivals=n + 1) for n in range(runs)]
         middle = statistics.median_low(row["p99"] for row in measured)
         row = next(row for row in measured if row["p99"] == middle)
         if runs > 1:
             row["p99_runs"] = [run["p99"] for run in measured]
+            row["failed"] = sum(run["failed"] for run in measured)  # in any run
+            row["samples_all_runs"] = sum(run["samples"] for run in measured)
         rows.append({"fraction_of_capacity": fraction, **row})
     return {"seed_capacity_docs_per_second": capacity["docs_per_second"], "levels": rows}
 
 
-def _open_loop(stack: BenchStack, seed: load.Document, rate: float, plan: Plan) -> dict[str, Any]:
+def _open_loop(
+    stack: BenchStack, seed: load.Document, rate: float, plan: Plan, *, arrivals: int
+) -> dict[str, Any]:
     before = _own_cpu_seconds()
-    row = load.open_loop_latency(stack.base_url, seed, rate=rate, seconds=plan.load_seconds)
+    row = load.open_loop_latency(
+        stack.base_url, seed, rate=rate, seconds=plan.load_seconds, seed=arrivals
+    )
     spent = _own_cpu_seconds() - before
     row["client_cpu_ms_per_document"] = round(spent * 1000 / max(row["samples"], 1), 1)
     return row

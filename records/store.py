@@ -115,12 +115,12 @@ class RecordStore:
             pipe.hgetall(key)
             if with_content:
                 pipe.get(self.keys.content(doc_id))
-            try:
-                replies = pipe.execute()
-            except ResponseError as exc:
-                if _wrong_type(exc):
-                    raise NotARecord(f"{key} is not a record") from exc
-                raise
+            replies = pipe.execute(raise_on_error=False)
+        for reply in replies:
+            if isinstance(reply, ResponseError):
+                if reply is replies[0] and _wrong_type(reply):
+                    raise NotARecord(f"{key} is not a record") from reply
+                raise reply
         content = cast(bytes | None, replies[1]) if with_content else None
         return Snapshot.of(doc_id, cast(dict[bytes, bytes], replies[0])), content
 

@@ -47,7 +47,8 @@ def test_a_smoke_run_of_the_benchmark_measures_every_step_and_writes_the_report(
     assert 0 < service["idle_latency_ms"]["p50"] < 30_000
     target = service["latency_under_load"]["levels"][0]  # the smoke run's one level, 50%
     assert target["failed"] == 0
-    assert len(target["p99_runs"]) == 2 and target["p99"] == min(target["p99_runs"]), target
+    assert len(target["p99_runs"]) == 3 and target["p99"] == sorted(target["p99_runs"])[1], target
+    assert target["samples_all_runs"] > target["samples"], "the failures of every run counted"
     assert service["worker_rss_mb"]["largest_pool_process"] > 50  # a model is loaded in it
     spent = service["cpu_ms_per_document"]
     assert {"redis", "api", "worker", "worker pool", "client"} <= set(spent), spent
@@ -64,7 +65,7 @@ def test_a_smoke_run_of_the_benchmark_measures_every_step_and_writes_the_report(
     assert busy["accepted"] > 0
     markdown = (tmp_path / "BENCHMARKS.md").read_text()
     assert "| target | measured | met |" in markdown and "## (d) Intake" in markdown
-    assert "seed p99 <= 250 ms at 50% load" in markdown and "(median of 2 runs: " in markdown
+    assert "seed p99 <= 250 ms at 50% load" in markdown and "(median of 3 runs: " in markdown
     assert (tmp_path / "benchmarks.png").stat().st_size > 10_000
 
 
@@ -80,6 +81,9 @@ def test_the_record_writes_benchmark_carries_documents_through_every_way() -> No
     assert sent["kept"] == {"watch": 1, "exec": 1, "evalsha": 3, "get": 1, "hgetall": 2 + 6}
     # ... the record and the content in one round trip, then one call per transition.
     assert sent["snapshot"] == {"watch": 0, "exec": 0, "evalsha": 4, "get": 1, "hgetall": 1 + 8}
+    gain = report["gain_kept_to_snapshot"]
+    low, high = gain["interval_95"]
+    assert low <= gain["mean_ms_per_document"] <= high
 
 
 def test_the_lean_client_reads_sized_chunked_and_closing_answers() -> None:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 from celery import Celery
 from redis import Redis
+from redis.exceptions import ResponseError
 
 from contracts.documents import DocumentOptions, DocumentStatus, StageStatus
 from contracts.results import CleanResult
@@ -18,7 +19,7 @@ from contracts.wire import STAGE_ORDER, Stage
 from records import layout
 from records.codec import utc_now
 from records.policy import RecordSettings
-from records.store import Planner, RecordStore
+from records.store import NotARecord, Planner, RecordStore
 from records.transitions import (
     BeginOutcome,
     CancelOutcome,
@@ -201,6 +202,21 @@ def test_a_stage_begins_on_one_reading_of_record_and_content_and_one_guarded_wri
     assert record is not None and record.stages[Stage.CLEAN].holds("me")
     missing, nothing = store.snapshot("no-such-document", with_content=True)
     assert missing.record() is None and nothing is None
+
+
+def test_a_snapshot_of_a_key_that_is_no_record_says_so_and_a_bad_content_key_is_no_excuse(
+    store: RecordStore, redis_client: Redis
+) -> None:
+    redis_client.set(store.keys.document("plain-string"), "not a hash")
+    with pytest.raises(NotARecord):
+        store.snapshot("plain-string", with_content=True)
+    doc_id = _new(store)
+    redis_client.delete(store.keys.content(doc_id))
+    redis_client.rpush(store.keys.content(doc_id), "a list")
+    with pytest.raises(ResponseError) as raised:
+        store.snapshot(doc_id, with_content=True)
+    assert not isinstance(raised.value, NotARecord) and "WRONGTYPE" in str(raised.value)
+    redis_client.delete(store.keys.document("plain-string"), store.keys.content(doc_id))
 
 
 def _command_calls(redis: Redis) -> dict[str, int]:
