@@ -56,7 +56,7 @@ def test_a_smoke_run_of_the_benchmark_measures_every_step_and_writes_the_report(
     assert service["bare_docs_per_second"] > 0, "the bare pipeline, measured alongside"
     # one pair in a smoke run: its ratio (kept to 3 places, shown to 2) is the median
     assert service["service_over_bare"] == pytest.approx(
-        service["corpus"]["docs_per_second"] / service["bare_docs_per_second"], abs=0.0005
+        service["corpus"]["docs_per_second"] / service["bare_docs_per_second"], abs=0.001
     )
     assert report["ratios"]["service/bare, 2 process(es)"] == round(service["service_over_bare"], 2)
     pool = service["pool"]  # read off the records of the documents just processed
