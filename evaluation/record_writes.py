@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import random
 import statistics
 import tempfile
 import time
@@ -28,9 +27,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
+import numpy as np
+from numpy.typing import NDArray
+
 from contracts.documents import DocumentOptions
 from contracts.results import StageOutput
 from contracts.wire import STAGE_ORDER, Stage
+from evaluation.crossval import paired_bootstrap
 from newsdesk.embedded_redis import start_redis
 from records.codec import DocumentRecord, utc_now
 from records.policy import RecordSettings
@@ -113,9 +116,13 @@ COUNTED = ("watch", "exec", "evalsha", "get", "hgetall")
 
 
 def _calls(store: RecordStore) -> dict[str, int]:
-    """How many commands of each kind the server has run (its command statistics)."""
+    """How many of each ``COUNTED`` command the server has run (its command statistics)."""
     stats = cast(dict[str, dict[str, int]], store.redis.info("commandstats"))
-    return {name.removeprefix("cmdstat_"): row.get("calls", 0) for name, row in stats.items()}
+    return {name: stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in COUNTED}
+
+
+def _mean(rows: NDArray[np.float64]) -> float:
+    return float(rows.mean())
 
 
 def measure(*, rounds: int, documents: int) -> dict[str, object]:
@@ -139,9 +146,8 @@ def measure(*, rounds: int, documents: int) -> dict[str, object]:
                         way(store, doc_id, planners(store, outputs))
                     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
                     for command, calls in _calls(store).items():
-                        if command in COUNTED:
-                            spent = calls - before.get(command, 0)
-                            commands[name][command] = commands[name].get(command, 0) + spent
+                        spent = calls - before[command]
+                        commands[name][command] = commands[name].get(command, 0) + spent
                     samples[name].append((wall * 1000 / documents, cpu * 1000 / documents))
                     last = store.read(ids[-1])
                     assert last is not None and last.status.value == "completed", name
@@ -162,27 +168,10 @@ def measure(*, rounds: int, documents: int) -> dict[str, object]:
                 for command in COUNTED
             },
         }
-    for before, after in itertools.pairwise(samples):
-        report[f"gain_{before}_to_{after}"] = paired_gain(
-            [w for w, _ in samples[before]], [w for w, _ in samples[after]]
-        )
+    for before, after in itertools.pairwise(samples):  # ms per document saved, rounds paired
+        walls = [np.array([w for w, _ in samples[way]]) for way in (before, after)]
+        report[f"gain_{before}_to_{after}"] = paired_bootstrap(*walls, _mean)
     return report
-
-
-def paired_gain(
-    before: list[float], after: list[float], *, draws: int = 10_000
-) -> dict[str, float]:
-    """Mean of the per-round differences (ms per document) and its 95% interval: a bootstrap
-    over the rounds, each round's two ways resampled together (seeded, so it repeats)."""
-    differences = [b - a for b, a in zip(before, after, strict=True)]
-    chance = random.Random(0)
-    means = sorted(
-        statistics.fmean(chance.choices(differences, k=len(differences))) for _ in range(draws)
-    )
-    return {
-        "mean_ms_per_document": round(statistics.fmean(differences), 3),
-        "interval_95": [round(means[int(0.025 * draws)], 3), round(means[int(0.975 * draws)], 3)],
-    }
 
 
 def main(argv: list[str] | None = None) -> int:

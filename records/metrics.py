@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from records.layout import Keys
 from records.writes import HashIncrement, Write
 
-# Seconds; Prometheus's le buckets for stage durations (cumulative).
+# Seconds; the upper bounds (Prometheus's le) of the stage-duration buckets.
 DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 INFINITY = "+Inf"
 # A histogram's per-bucket counts: ``{name}_bin|le=<bound>|...``, not cumulative.
