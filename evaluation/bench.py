@@ -34,7 +34,7 @@ from typing import Any
 
 from contracts.wire import QUEUE_BY_STAGE, Stage
 from evaluation import bare, load
-from evaluation.bench_report import write_plot, write_report
+from evaluation.bench_report import TARGET_LOAD, write_plot, write_report
 from evaluation.bench_stack import BenchStack
 from evaluation.occupancy import document_spans, occupancy
 from records.layout import Keys
@@ -42,8 +42,6 @@ from records.policy import RecordSettings
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO / "seeds" / "article.txt"
-# The fraction of capacity the p99 target is set at.
-TARGET_LOAD = 0.5
 
 
 @dataclass(frozen=True)
